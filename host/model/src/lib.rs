@@ -1,0 +1,16 @@
+//! Cairn's data model: plain data that the store, the plugins and the UI translate into and out of.
+//!
+//! Nothing here does I/O. Validation helpers are pure functions that return every finding they can,
+//! each naming the field it is about.
+
+mod annotation;
+mod comparison;
+mod ids;
+mod item;
+mod validate;
+
+pub use annotation::*;
+pub use comparison::*;
+pub use ids::*;
+pub use item::*;
+pub use validate::*;
