@@ -27,7 +27,7 @@ impl Modality {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Project {
+pub struct ProjectInfo {
     pub name: String,
     pub schema_version: u32,
     pub created_at_ms: i64,

@@ -1,1 +1,32 @@
+//! The Cairn project file: one SQLite database per project (`*.cairn`).
+//!
+//! - WAL journal, foreign keys on, `synchronous = FULL`: a commit that returned is on disk.
+//! - Every edit is one `BEGIN IMMEDIATE` transaction that appends a revision (who, when, what,
+//!   active time) and updates the current state derived from the log, so other writers wait on the
+//!   busy timeout instead of failing.
+//! - Undo and redo walk each annotator's revisions and survive restarts, since they live in the file.
+//! - Per-point labels are chunked BLOBs, one row per chunk of `POINT_LABEL_CHUNK` points.
+//! - Bulk imports run as one transaction per source file: all of it lands, or none of it.
 
+mod bulk;
+mod edit;
+mod error;
+mod labels;
+mod project;
+mod read;
+mod schema;
+
+pub use bulk::{BulkImport, Inserted};
+pub use edit::{Edit, EditOutcome, UndoOutcome};
+pub use error::{Result, StoreError};
+pub use project::Project;
+pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// Milliseconds since the Unix epoch, the store's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

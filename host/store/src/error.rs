@@ -1,0 +1,65 @@
+use cairn_model::{AnnotationId, ItemId, ValidationError, describe_findings};
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: no such project file")]
+    Missing { path: PathBuf },
+    #[error("{path}: already exists; choose another name or open it")]
+    AlreadyExists { path: PathBuf },
+    #[error("{path}: not a Cairn project ({reason})")]
+    NotAProject { path: PathBuf, reason: String },
+    #[error(
+        "{path}: written by a newer Cairn (project schema {found}, this build reads up to {supported}); \
+         upgrade Cairn to open it. The file was not changed."
+    )]
+    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    #[error("{path}: the project file is damaged ({detail}). It was not changed; restore it from a backup.")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {what} {id} does not exist")]
+    NotFound { path: PathBuf, what: &'static str, id: i64 },
+    #[error("invalid {what}: {}", describe_findings(.findings))]
+    Invalid { what: String, findings: Vec<ValidationError> },
+    #[error("cannot {action}: annotation {annotation} was changed since by another edit (revision {by})")]
+    Conflict { action: &'static str, annotation: AnnotationId, by: i64 },
+    #[error("cannot {action}: the point labels of item {item} were changed since by another edit")]
+    LabelConflict { action: &'static str, item: ItemId },
+    #[error("{path}: stored JSON in {table} row {id} is unreadable: {source}")]
+    BadJson {
+        path: PathBuf,
+        table: &'static str,
+        id: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StoreError {
+    /// Wraps an SQLite error, telling damage apart from ordinary failures.
+    pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match source.sqlite_error_code() {
+            Some(DatabaseCorrupt | NotADatabase) => StoreError::Corrupt { path: path.to_owned(), detail: source.to_string() },
+            _ => StoreError::Sqlite { path: path.to_owned(), source },
+        }
+    }
+}
+
+/// Adds the project path to SQLite errors.
+pub(crate) trait At<T> {
+    fn at(self, path: &Path) -> Result<T>;
+}
+
+impl<T> At<T> for std::result::Result<T, rusqlite::Error> {
+    fn at(self, path: &Path) -> Result<T> {
+        self.map_err(|e| StoreError::sqlite(path, e))
+    }
+}

@@ -1,0 +1,298 @@
+//! Reads: status counts, streaming walks over items and current annotations (what exporters consume),
+//! the revision history, and a check that the current state matches the log.
+
+use crate::error::{At, Result, StoreError};
+use crate::project::raw_item_row;
+use crate::{Project, SCHEMA_VERSION};
+use cairn_model::{
+    Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, Item, ItemId, Modality, Payload, PayloadKind, RevisionId,
+};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProjectStatus {
+    pub name: String,
+    pub schema_version: u32,
+    pub datasets: Vec<DatasetStatus>,
+    pub annotators: Vec<AnnotatorCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DatasetStatus {
+    pub id: DatasetId,
+    pub name: String,
+    pub modality: Modality,
+    pub items: u64,
+    /// Items with at least one live annotation or point label by a person or a model.
+    pub labelled: u64,
+    pub unlabelled: u64,
+    /// Items that carry a label imported with the data (e.g. HH-RLHF's chosen side).
+    pub with_source_labels: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnnotatorCount {
+    pub name: String,
+    pub kind: AnnotatorKind,
+    /// Live annotations authored.
+    pub annotations: u64,
+    /// Edits in the log (undo/redo records included).
+    pub revisions: u64,
+    pub active_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RevisionRecord {
+    pub id: RevisionId,
+    pub annotator: AnnotatorId,
+    pub at_ms: i64,
+    pub action: String,
+    pub annotation: Option<AnnotationId>,
+    pub item: ItemId,
+    pub active_ms: u64,
+    pub reverts: Option<RevisionId>,
+    pub state: String,
+}
+
+impl Project {
+    pub fn status(&self) -> Result<ProjectStatus> {
+        let mut datasets = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "WITH
+                       human AS (SELECT a.item_id FROM annotations a JOIN annotators n ON n.id = a.annotator_id
+                                 WHERE a.payload IS NOT NULL AND n.kind != 'source'
+                                 UNION SELECT item_id FROM point_labels),
+                       source AS (SELECT a.item_id FROM annotations a JOIN annotators n ON n.id = a.annotator_id
+                                  WHERE a.payload IS NOT NULL AND n.kind = 'source')
+                     SELECT d.id, d.name, d.modality,
+                            (SELECT count(*) FROM items i WHERE i.dataset_id = d.id),
+                            (SELECT count(*) FROM items i WHERE i.dataset_id = d.id AND i.id IN human),
+                            (SELECT count(*) FROM items i WHERE i.dataset_id = d.id AND i.id IN source)
+                     FROM datasets d ORDER BY d.id",
+                )
+                .at(&self.path)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let modality: String = r.get(2)?;
+                    let items: i64 = r.get(3)?;
+                    let labelled: i64 = r.get(4)?;
+                    Ok(DatasetStatus {
+                        id: DatasetId(r.get(0)?),
+                        name: r.get(1)?,
+                        modality: Modality::parse(&modality).unwrap_or(Modality::Comparison),
+                        items: items as u64,
+                        labelled: labelled as u64,
+                        unlabelled: (items - labelled) as u64,
+                        with_source_labels: r.get::<_, i64>(5)? as u64,
+                    })
+                })
+                .at(&self.path)?;
+            for row in rows {
+                datasets.push(row.at(&self.path)?);
+            }
+        }
+        let mut annotators = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT n.name, n.kind,
+                            (SELECT count(*) FROM annotations a WHERE a.annotator_id = n.id AND a.payload IS NOT NULL),
+                            (SELECT count(*) FROM revisions r WHERE r.annotator_id = n.id),
+                            (SELECT coalesce(sum(active_ms), 0) FROM revisions r WHERE r.annotator_id = n.id)
+                     FROM annotators n ORDER BY n.id",
+                )
+                .at(&self.path)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let kind: String = r.get(1)?;
+                    Ok(AnnotatorCount {
+                        name: r.get(0)?,
+                        kind: AnnotatorKind::parse(&kind).unwrap_or(AnnotatorKind::Human),
+                        annotations: r.get::<_, i64>(2)? as u64,
+                        revisions: r.get::<_, i64>(3)? as u64,
+                        active_ms: r.get::<_, i64>(4)? as u64,
+                    })
+                })
+                .at(&self.path)?;
+            for row in rows {
+                annotators.push(row.at(&self.path)?);
+            }
+        }
+        Ok(ProjectStatus { name: self.name()?, schema_version: SCHEMA_VERSION, datasets, annotators })
+    }
+
+    /// Walks items in import order, optionally of one dataset, without holding them all in memory.
+    pub fn for_each_item<E>(&self, dataset: Option<DatasetId>, mut f: impl FnMut(Item) -> Result<(), E>) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, dataset_id, key, content_hash, data FROM items
+                 WHERE ?1 IS NULL OR dataset_id = ?1 ORDER BY id",
+            )
+            .at(&self.path)?;
+        let mut rows = stmt.query([dataset.map(|d| d.0)]).at(&self.path)?;
+        while let Some(row) = rows.next().at(&self.path)? {
+            let raw = raw_item_row(row).at(&self.path)?;
+            f(self.decode_item(raw)?)?;
+        }
+        Ok(())
+    }
+
+    /// Walks the current (live) annotations in item import order, optionally of one kind.
+    pub fn for_each_annotation<E>(
+        &self,
+        kind: Option<PayloadKind>,
+        mut f: impl FnMut(Annotation) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, item_id, annotator_id, payload, revision_id FROM annotations
+                 WHERE payload IS NOT NULL AND (?1 IS NULL OR kind = ?1) ORDER BY item_id, id",
+            )
+            .at(&self.path)?;
+        let mut rows = stmt.query([kind.map(PayloadKind::as_str)]).at(&self.path)?;
+        while let Some(row) = rows.next().at(&self.path)? {
+            let id: i64 = row.get(0).at(&self.path)?;
+            let payload: Payload = {
+                let text = row.get_ref(3).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
+                serde_json::from_str(text).map_err(|source| StoreError::BadJson {
+                    path: self.path.clone(),
+                    table: "annotations",
+                    id,
+                    source,
+                })?
+            };
+            f(Annotation {
+                id: AnnotationId(id),
+                item: ItemId(row.get(1).at(&self.path)?),
+                annotator: AnnotatorId(row.get(2).at(&self.path)?),
+                payload,
+                revision: RevisionId(row.get(4).at(&self.path)?),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Live annotations of one item.
+    pub fn annotations_of(&self, item: ItemId) -> Result<Vec<Annotation>> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, annotator_id, payload, revision_id FROM annotations
+                 WHERE item_id = ?1 AND payload IS NOT NULL ORDER BY id",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([item.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))
+            .at(&self.path)?;
+        for row in rows {
+            let (id, annotator, payload, revision) = row.at(&self.path)?;
+            let payload = serde_json::from_str(&payload).map_err(|source| StoreError::BadJson {
+                path: self.path.clone(),
+                table: "annotations",
+                id,
+                source,
+            })?;
+            out.push(Annotation {
+                id: AnnotationId(id),
+                item,
+                annotator: AnnotatorId(annotator),
+                payload,
+                revision: RevisionId(revision),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One live annotation, or None when it was deleted or never existed.
+    pub fn annotation(&self, id: AnnotationId) -> Result<Option<Annotation>> {
+        let row: Option<(i64, i64, Option<String>, i64)> = rusqlite::OptionalExtension::optional(self.conn.query_row(
+            "SELECT item_id, annotator_id, payload, revision_id FROM annotations WHERE id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        ))
+        .at(&self.path)?;
+        let Some((item, annotator, Some(payload), revision)) = row else { return Ok(None) };
+        let payload = serde_json::from_str(&payload).map_err(|source| StoreError::BadJson {
+            path: self.path.clone(),
+            table: "annotations",
+            id: id.0,
+            source,
+        })?;
+        Ok(Some(Annotation { id, item: ItemId(item), annotator: AnnotatorId(annotator), payload, revision: RevisionId(revision) }))
+    }
+
+    /// The revision log, oldest first, optionally of one annotator.
+    pub fn history(&self, annotator: Option<AnnotatorId>) -> Result<Vec<RevisionRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, annotator_id, at_ms, action, annotation_id, item_id, active_ms, reverts, state
+                 FROM revisions WHERE ?1 IS NULL OR annotator_id = ?1 ORDER BY id",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([annotator.map(|a| a.0)], |r| {
+                Ok(RevisionRecord {
+                    id: RevisionId(r.get(0)?),
+                    annotator: AnnotatorId(r.get(1)?),
+                    at_ms: r.get(2)?,
+                    action: r.get(3)?,
+                    annotation: r.get::<_, Option<i64>>(4)?.map(AnnotationId),
+                    item: ItemId(r.get(5)?),
+                    active_ms: r.get::<_, i64>(6)? as u64,
+                    reverts: r.get::<_, Option<i64>>(7)?.map(RevisionId),
+                    state: r.get(8)?,
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// Checks that the current state is what the revision log says it is. Returns one line per mismatch.
+    pub fn check_derived_state(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.id FROM annotations a
+                 LEFT JOIN revisions r ON r.id = (SELECT max(id) FROM revisions WHERE annotation_id = a.id)
+                 WHERE r.id IS NULL OR r.id != a.revision_id OR r.after IS NOT a.payload",
+            )
+            .at(&self.path)?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).at(&self.path)?;
+        for id in rows {
+            problems.push(format!("annotation {} differs from its last revision", id.at(&self.path)?));
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.item_id, p.chunk FROM point_labels p
+                 LEFT JOIN point_label_changes c ON c.revision_id = p.revision_id AND c.chunk = p.chunk
+                 WHERE c.after IS NOT p.labels",
+            )
+            .at(&self.path)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).at(&self.path)?;
+        for row in rows {
+            let (item, chunk) = row.at(&self.path)?;
+            problems.push(format!("point labels of item {item}, chunk {chunk} differ from their last change"));
+        }
+        Ok(problems)
+    }
+
+    pub fn item_count(&self) -> Result<u64> {
+        self.conn.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).at(&self.path)
+    }
+}

@@ -1,0 +1,158 @@
+//! Schema and migrations. `PRAGMA user_version` holds the schema version; `PRAGMA application_id`
+//! marks the file as a Cairn project. Both sit in the 100-byte SQLite header, so a file can be
+//! refused before SQLite opens it (and before anything could write to it).
+
+use crate::error::{Result, StoreError};
+use std::io::Read;
+use std::path::Path;
+
+/// "CAIR" in ASCII.
+pub const APPLICATION_ID: u32 = 0x4341_4952;
+
+/// Migrations in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE annotators (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL CHECK (kind IN ('human', 'source', 'model')),
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE datasets (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    modality   TEXT NOT NULL CHECK (modality IN ('point_cloud', 'comparison')),
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- Item ids grow in import order; exports walk them in id order.
+CREATE TABLE items (
+    id           INTEGER PRIMARY KEY,
+    dataset_id   INTEGER NOT NULL REFERENCES datasets (id),
+    key          TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE,
+    data         TEXT NOT NULL
+) STRICT;
+CREATE INDEX items_by_dataset ON items (dataset_id, id);
+CREATE INDEX items_by_key ON items (key);
+
+-- Current state, derived from `revisions`; payload NULL means deleted.
+CREATE TABLE annotations (
+    id           INTEGER PRIMARY KEY,
+    item_id      INTEGER NOT NULL REFERENCES items (id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators (id),
+    kind         TEXT NOT NULL,
+    payload      TEXT,
+    revision_id  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX annotations_by_item ON annotations (item_id);
+
+-- The append-only log. `state` tracks undo: 'done' and 'undone' edits can be undone or redone,
+-- 'dropped' ones were undone and then overtaken by a new edit, 'fixed' entries (imports, the undo
+-- and redo records themselves) are history only.
+CREATE TABLE revisions (
+    id            INTEGER PRIMARY KEY,
+    annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+    at_ms         INTEGER NOT NULL,
+    action        TEXT NOT NULL CHECK (action IN ('import', 'create', 'update', 'delete', 'labels', 'undo', 'redo')),
+    annotation_id INTEGER REFERENCES annotations (id),
+    item_id       INTEGER NOT NULL REFERENCES items (id),
+    before        TEXT,
+    after         TEXT,
+    active_ms     INTEGER NOT NULL DEFAULT 0,
+    reverts       INTEGER REFERENCES revisions (id),
+    state         TEXT NOT NULL CHECK (state IN ('done', 'undone', 'dropped', 'fixed'))
+) STRICT;
+CREATE INDEX revisions_for_undo ON revisions (annotator_id, state, id);
+CREATE INDEX revisions_by_annotation ON revisions (annotation_id);
+
+-- Per-point class labels, one BLOB of little-endian u16 per chunk of points.
+CREATE TABLE point_labels (
+    item_id     INTEGER NOT NULL REFERENCES items (id),
+    chunk       INTEGER NOT NULL,
+    labels      BLOB NOT NULL,
+    revision_id INTEGER NOT NULL REFERENCES revisions (id),
+    PRIMARY KEY (item_id, chunk)
+) STRICT, WITHOUT ROWID;
+
+-- What a 'labels' revision changed, chunk by chunk, so it can be undone.
+CREATE TABLE point_label_changes (
+    revision_id INTEGER NOT NULL REFERENCES revisions (id),
+    chunk       INTEGER NOT NULL,
+    before      BLOB,
+    after       BLOB,
+    PRIMARY KEY (revision_id, chunk)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE assignments (
+    id           INTEGER PRIMARY KEY,
+    item_id      INTEGER NOT NULL REFERENCES items (id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators (id),
+    shown_order  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (item_id, annotator_id)
+) STRICT;
+"#;
+
+/// What the header of an existing file says.
+pub(crate) struct Header {
+    pub user_version: u32,
+}
+
+/// Reads the SQLite header without opening the database, and refuses anything that is not a Cairn
+/// project this build can read.
+pub(crate) fn check_header(path: &Path) -> Result<Header> {
+    let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
+        _ => StoreError::NotAProject { path: path.to_owned(), reason: format!("cannot read it: {e}") },
+    })?;
+    let mut header = [0u8; 100];
+    let mut filled = 0;
+    while filled < header.len() {
+        match file.read(&mut header[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) => return Err(StoreError::NotAProject { path: path.to_owned(), reason: format!("cannot read it: {e}") }),
+        }
+    }
+    let not = |reason: &str| StoreError::NotAProject { path: path.to_owned(), reason: reason.to_owned() };
+    if filled == 0 {
+        return Err(not("the file is empty"));
+    }
+    if filled < 100 || &header[..16] != b"SQLite format 3\0" {
+        return Err(not("it is not an SQLite database"));
+    }
+    let be = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    if be(68) != APPLICATION_ID {
+        return Err(not("it is an SQLite database written by another program"));
+    }
+    let user_version = be(60);
+    if user_version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { path: path.to_owned(), found: user_version, supported: SCHEMA_VERSION });
+    }
+    Ok(Header { user_version })
+}
+
+/// Brings a file from `from` up to `SCHEMA_VERSION`, all in one transaction.
+pub(crate) fn migrate(conn: &mut rusqlite::Connection, from: u32) -> rusqlite::Result<()> {
+    if from >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for sql in &MIGRATIONS[from as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()
+}

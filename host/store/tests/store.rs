@@ -1,0 +1,362 @@
+use cairn_model::*;
+use cairn_store::*;
+use std::path::{Path, PathBuf};
+
+fn temp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.cairn");
+    (dir, path)
+}
+
+fn comparison(tag: &str) -> ItemData {
+    ItemData::Comparison(Comparison {
+        messages: vec![Message::text(Role::User, format!("question {tag}"))],
+        responses: vec![Response::new(Some("m1"), "one"), Response::new(Some("m2"), "two")],
+        metadata: serde_json::Value::Null,
+    })
+}
+
+fn frame(points: u64) -> ItemData {
+    ItemData::Frame(Frame {
+        sequence: None,
+        index: 0,
+        source: SourceFile {
+            path: "a.las".into(),
+            byte_len: 1,
+            summary: CloudSummary {
+                format: CloudFormat::Las,
+                version: None,
+                encoding: None,
+                point_count: points,
+                bounds: None,
+                fields: vec![],
+            },
+        },
+    })
+}
+
+/// A project with `n` comparisons and one human annotator.
+fn project_with_items(path: &Path, n: usize) -> (Project, Vec<ItemId>, AnnotatorId) {
+    let mut p = Project::create(path).unwrap();
+    let items = p
+        .bulk_import(|b| {
+            let ds = b.ensure_dataset("prefs", Modality::Comparison)?;
+            (0..n).map(|i| b.insert_item(ds, &format!("k{i}"), &format!("h{i}"), &comparison(&i.to_string())).map(|r| r.id())).collect()
+        })
+        .unwrap();
+    let ann = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
+    (p, items, ann)
+}
+
+fn verdict(w: Winner) -> Payload {
+    Payload::Verdict(PairwiseVerdict::new(w))
+}
+
+fn winner_of(p: &Project, id: AnnotationId) -> Option<Winner> {
+    p.annotation(id).unwrap().map(|a| match a.payload {
+        Payload::Verdict(v) => v.winner,
+        other => panic!("unexpected {other:?}"),
+    })
+}
+
+#[test]
+fn create_then_open_keeps_the_schema_and_refuses_to_overwrite() {
+    let (_d, path) = temp();
+    Project::create(&path).unwrap();
+    assert!(matches!(Project::create(&path), Err(StoreError::AlreadyExists { .. })));
+    let p = Project::open(&path).unwrap();
+    assert_eq!(p.name().unwrap(), "p");
+    assert_eq!(p.integrity_check().unwrap(), ["ok"]);
+    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = p.connection().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    assert_eq!(sync, 2, "interactive commits must be synchronous FULL");
+    let fk: i64 = p.connection().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[test]
+fn edits_append_revisions_and_undo_redo_walk_them() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 2);
+    let c = p.apply(ann, 1200, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    p.apply(ann, 300, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::B));
+
+    let u = p.undo(ann).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
+    assert_eq!(u.annotation, Some(c.annotation));
+    p.undo(ann).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), None, "undoing the create removes the annotation");
+    assert!(p.undo(ann).unwrap().is_none(), "nothing left to undo");
+    p.redo(ann).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
+
+    let history = p.history(Some(ann)).unwrap();
+    let actions: Vec<_> = history.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["create", "update", "undo", "undo", "redo"]);
+    assert_eq!(history[0].active_ms, 1200);
+    assert!(p.check_derived_state().unwrap().is_empty());
+}
+
+#[test]
+fn undo_and_redo_survive_a_restart() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 1);
+    let c = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::Tie) }).unwrap();
+    p.undo(ann).unwrap();
+    drop(p);
+
+    let mut p = Project::open(&path).unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
+    p.redo(ann).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::Tie));
+    drop(p);
+    let mut p = Project::open(&path).unwrap();
+    p.undo(ann).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
+}
+
+#[test]
+fn a_new_edit_clears_the_redo_stack() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 2);
+    p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    p.undo(ann).unwrap().unwrap();
+    p.apply(ann, 0, Edit::Create { item: items[1], payload: verdict(Winner::B) }).unwrap();
+    assert!(p.redo(ann).unwrap().is_none());
+    let states: Vec<_> = p.history(Some(ann)).unwrap().into_iter().map(|r| r.state).collect();
+    assert_eq!(states, ["dropped", "fixed", "done"]);
+}
+
+#[test]
+fn undo_is_per_annotator_and_refuses_to_clobber_a_later_edit() {
+    let (_d, path) = temp();
+    let (mut p, items, ana) = project_with_items(&path, 1);
+    let bob = p.ensure_annotator("bob", AnnotatorKind::Human).unwrap();
+    let c = p.apply(ana, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    assert!(p.undo(bob).unwrap().is_none(), "bob has nothing to undo");
+    p.apply(bob, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    let err = p.undo(ana).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::B), "the refused undo changed nothing");
+    p.undo(bob).unwrap().unwrap();
+    p.undo(ana).unwrap().unwrap();
+    assert_eq!(winner_of(&p, c.annotation), None);
+}
+
+#[test]
+fn invalid_payloads_are_refused_with_the_field_named() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 1);
+    let mut v = PairwiseVerdict::new(Winner::A);
+    v.b = 5;
+    let err = p.apply(ann, 0, Edit::Create { item: items[0], payload: Payload::Verdict(v) }).unwrap_err();
+    assert!(err.to_string().contains("b: response 5 does not exist"), "{err}");
+    assert!(p.history(None).unwrap().is_empty());
+    let err = p.apply(ann, 0, Edit::Create { item: ItemId(999), payload: verdict(Winner::A) }).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { what: "item", .. }), "{err}");
+}
+
+#[test]
+fn point_labels_are_chunked_and_undoable() {
+    let (_d, path) = temp();
+    let mut p = Project::create(&path).unwrap();
+    let points = POINT_LABEL_CHUNK as u64 + 10;
+    let item = p
+        .bulk_import(|b| {
+            let ds = b.ensure_dataset("scans", Modality::PointCloud)?;
+            b.insert_item(ds, "a.las", "h", &frame(points)).map(|r| r.id())
+        })
+        .unwrap();
+    let ann = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
+    let first = PointLabelChunk { chunk: 0, labels: vec![3; POINT_LABEL_CHUNK as usize] };
+    let tail = PointLabelChunk { chunk: 1, labels: vec![7; 10] };
+    p.set_point_labels(ann, item, 50, &[first.clone(), tail.clone()]).unwrap();
+    let repaint = PointLabelChunk { chunk: 1, labels: vec![9; 10] };
+    p.set_point_labels(ann, item, 50, &[repaint.clone()]).unwrap();
+    assert_eq!(p.point_labels(item).unwrap(), [first.clone(), repaint]);
+    let rows: i64 = p.connection().query_row("SELECT count(*) FROM point_labels", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 2, "one row per chunk, not per point");
+
+    p.undo(ann).unwrap().unwrap();
+    assert_eq!(p.point_labels(item).unwrap(), [first.clone(), tail.clone()]);
+    p.undo(ann).unwrap().unwrap();
+    assert!(p.point_labels(item).unwrap().is_empty());
+    p.redo(ann).unwrap().unwrap();
+    assert_eq!(p.point_labels(item).unwrap(), [first, tail]);
+    assert!(p.check_derived_state().unwrap().is_empty());
+
+    let too_long = PointLabelChunk { chunk: 1, labels: vec![1; 11] };
+    let err = p.set_point_labels(ann, item, 0, &[too_long]).unwrap_err();
+    assert!(err.to_string().contains("has 65546 points"), "{err}");
+}
+
+#[test]
+fn a_failed_bulk_import_leaves_nothing_behind() {
+    let (_d, path) = temp();
+    let (mut p, _, _) = project_with_items(&path, 3);
+    let result: Result<()> = p.bulk_import(|b| {
+        let ds = b.ensure_dataset("more", Modality::Comparison)?;
+        b.insert_item(ds, "x", "hx", &comparison("x"))?;
+        Err(StoreError::Invalid { what: "test".into(), findings: vec![] })
+    });
+    assert!(result.is_err());
+    assert_eq!(p.item_count().unwrap(), 3);
+    assert_eq!(p.datasets().unwrap().len(), 1);
+}
+
+#[test]
+fn same_content_is_stored_once_and_imported_labels_once() {
+    let (_d, path) = temp();
+    let mut p = Project::create(&path).unwrap();
+    for _ in 0..2 {
+        p.bulk_import(|b| {
+            let ds = b.ensure_dataset("prefs", Modality::Comparison)?;
+            let src = b.ensure_annotator("import:hh-rlhf", AnnotatorKind::Source)?;
+            let item = b.insert_item(ds, "k", "same-hash", &comparison("q"))?;
+            b.import_annotation(item, src, &verdict(Winner::A))?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert_eq!(p.item_count().unwrap(), 1);
+    let status = p.status().unwrap();
+    assert_eq!(status.datasets[0].items, 1);
+    assert_eq!(status.datasets[0].with_source_labels, 1);
+    assert_eq!(status.datasets[0].labelled, 0, "source labels are not human work");
+    assert_eq!(status.annotators[0].annotations, 1);
+    assert!(p.check_derived_state().unwrap().is_empty());
+}
+
+#[test]
+fn streaming_reads_follow_import_order() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 5);
+    for &item in items.iter().rev() {
+        p.apply(ann, 0, Edit::Create { item, payload: verdict(Winner::A) }).unwrap();
+    }
+    let mut seen = Vec::new();
+    p.for_each_annotation::<StoreError>(Some(PayloadKind::Verdict), |a| {
+        seen.push(a.item);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, items);
+    let mut keys = Vec::new();
+    p.for_each_item::<StoreError>(None, |i| {
+        keys.push(i.key);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
+}
+
+#[test]
+fn a_dataset_keeps_one_modality() {
+    let (_d, path) = temp();
+    let mut p = Project::create(&path).unwrap();
+    p.ensure_dataset("d", Modality::Comparison).unwrap();
+    let err = p.ensure_dataset("d", Modality::PointCloud).unwrap_err();
+    assert!(err.to_string().contains("dataset 'd' holds comparison items"), "{err}");
+}
+
+#[test]
+fn assignments_keep_the_first_order_shown() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 1);
+    let a = p.assign(items[0], ann, &[1, 0]).unwrap();
+    let again = p.assign(items[0], ann, &[0, 1]).unwrap();
+    assert_eq!(a, again);
+    assert_eq!(again.shown_order, [1, 0]);
+}
+
+// --- files that must be refused, and left as they were ---
+
+fn assert_refused_untouched(path: &Path, expect: &str) {
+    let before = std::fs::read(path).unwrap();
+    let err = match Project::open(path) {
+        Ok(p) => match p.status() {
+            Ok(_) => panic!("{} opened", path.display()),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    let msg = err.to_string();
+    assert!(msg.contains(expect), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "the error names the file: {msg}");
+    assert!(std::fs::read(path).unwrap() == before, "{} was changed", path.display());
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused() {
+    let (_d, path) = temp();
+    std::fs::write(&path, "name,value\nhello,1\n".repeat(20)).unwrap();
+    assert_refused_untouched(&path, "not an SQLite database");
+    std::fs::write(&path, "").unwrap();
+    assert_refused_untouched(&path, "the file is empty");
+}
+
+#[test]
+fn another_programs_sqlite_file_is_refused() {
+    let (_d, path) = temp();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    drop(c);
+    assert_refused_untouched(&path, "written by another program");
+}
+
+#[test]
+fn a_project_from_a_newer_schema_is_refused() {
+    let (_d, path) = temp();
+    drop(Project::create(&path).unwrap());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    drop(c);
+    assert_refused_untouched(&path, &format!("project schema {}, this build reads up to {SCHEMA_VERSION}", SCHEMA_VERSION + 1));
+}
+
+#[test]
+fn a_damaged_project_is_refused() {
+    let (_d, path) = temp();
+    let (p, _, _) = project_with_items(&path, 2000);
+    drop(p);
+    // Move everything from the WAL into the main file, then scribble over the pages after the first one.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(c);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    for b in &mut bytes[page..] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    assert_refused_untouched(&path, "damaged");
+}
+
+#[test]
+fn a_writer_waits_for_another_writers_transaction() {
+    let (_d, path) = temp();
+    let (p, items, ann) = project_with_items(&path, 1);
+    drop(p);
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta VALUES ('held', '1');").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer_path = path.clone();
+    let item = items[0];
+    let writer = std::thread::spawn(move || {
+        let mut p = Project::open(&writer_path).unwrap();
+        tx.send(()).unwrap();
+        let started = std::time::Instant::now();
+        p.apply(ann, 0, Edit::Create { item, payload: verdict(Winner::A) }).map(|_| started.elapsed())
+    });
+    rx.recv().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    holder.execute_batch("COMMIT").unwrap();
+    let waited = writer.join().unwrap().expect("the second writer waits instead of failing");
+    assert!(waited >= std::time::Duration::from_millis(300), "it waited {waited:?}");
+    let p = Project::open(&path).unwrap();
+    assert_eq!(p.annotations_of(items[0]).unwrap().len(), 1);
+}
