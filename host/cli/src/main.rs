@@ -1,1 +1,152 @@
-fn main(){}
+//! `cairn`: the command line of the Cairn annotation tool.
+
+mod bench;
+mod demo;
+mod export;
+mod exit;
+mod progress;
+mod status;
+
+use anyhow::{Context, Result};
+use cairn_import::{Format, ImportOptions};
+use cairn_store::Project;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cairn", version, about = "Annotate LiDAR point clouds and LLM preference data in one tool.")]
+#[command(after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the demo project from the bundled data and show what it holds.
+    Demo {
+        /// Where to put the demo project (its scan is written next to it).
+        #[arg(long, default_value = "cairn-demo.cairn")]
+        project: PathBuf,
+    },
+    /// Create a new, empty project file.
+    Init {
+        /// The project file to create, e.g. `labels.cairn`.
+        project: PathBuf,
+    },
+    /// Import comparisons (JSONL) or point clouds (a file, a directory of frames, or of sequences).
+    Import {
+        project: PathBuf,
+        /// Files or directories to import, each in its own transaction.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// jsonl (native), hh-rlhf, trl, las, laz, pcd, kitti-bin or ply; detected when left out.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        /// Dataset to import into (default: the file or directory name).
+        #[arg(long)]
+        dataset: Option<String>,
+        /// Store the valid records and report each invalid one, instead of refusing the file.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts per dataset (labelled / unlabelled) and per annotator.
+    Status {
+        project: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every item with its current annotations, in import order.
+    Export {
+        project: PathBuf,
+        /// Output format. `jsonl` is a plain dump of items and annotations.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        format: String,
+        /// Output file (written whole or not at all); standard output when left out.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the project file: SQLite integrity and the current state against the revision log.
+    Check { project: PathBuf },
+    /// Measure import, edit and read throughput of the project store (build with --release).
+    Bench {
+        /// Comparisons to bulk-import and then stream back.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Durable single edits to commit.
+        #[arg(long, default_value_t = 2_000)]
+        edits: u64,
+        /// Directory for the benchmark's scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).ok_or_else(|| format!("unknown format '{s}'; one of: {}", Format::NAMES.join(", ")))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(exit::code_for(&err));
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo { project } => demo::run(&project),
+        Command::Init { project } => {
+            Project::create(&project)?;
+            println!("created {}", project.display());
+            Ok(())
+        }
+        Command::Import { project, paths, format, dataset, skip_invalid, json } => {
+            let mut p = Project::open(&project)?;
+            let options = ImportOptions { format, dataset, skip_invalid };
+            for path in paths {
+                let report = progress::with_bar(&format!("importing {}", path.display()), |tick| {
+                    cairn_import::import_path(&mut p, &path, &options, tick)
+                })?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    status::print_import(&report);
+                }
+            }
+            Ok(())
+        }
+        Command::Status { project, json } => {
+            let p = Project::open(&project)?;
+            let st = p.status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                status::print_status(&st);
+            }
+            Ok(())
+        }
+        Command::Export { project, format: _, out } => {
+            let p = Project::open(&project)?;
+            export::jsonl(&p, out.as_deref())
+        }
+        Command::Check { project } => {
+            let p = Project::open(&project)?;
+            let integrity = p.integrity_check()?;
+            let derived = p.check_derived_state()?;
+            if integrity != ["ok"] || !derived.is_empty() {
+                for line in integrity.iter().filter(|l| *l != "ok").chain(&derived) {
+                    eprintln!("{line}");
+                }
+                return Err(exit::Damaged(project.display().to_string())).context("the check found problems");
+            }
+            println!("{}: ok (integrity check passed; current state matches the revision log)", project.display());
+            Ok(())
+        }
+        Command::Bench { records, edits, dir } => bench::run(records, edits, dir),
+    }
+}

@@ -26,7 +26,8 @@ pub fn describe_findings(findings: &[ValidationError]) -> String {
     findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-/// A comparison needs a prompt and at least two non-empty responses.
+/// A comparison needs a prompt and at least two responses. An empty response is allowed: datasets
+/// such as HH-RLHF hold some, and judging them is part of the work.
 pub fn validate_comparison(c: &Comparison) -> Vec<ValidationError> {
     let mut out = Vec::new();
     if c.messages.is_empty() {
@@ -37,11 +38,6 @@ pub fn validate_comparison(c: &Comparison) -> Vec<ValidationError> {
             "responses",
             format!("a comparison needs at least 2 responses, found {}", c.responses.len()),
         ));
-    }
-    for (i, r) in c.responses.iter().enumerate() {
-        if r.content.is_empty() {
-            out.push(ValidationError::new(format!("responses[{i}].content"), "the response is empty"));
-        }
     }
     out
 }

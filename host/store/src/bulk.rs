@@ -1,4 +1,4 @@
-use crate::error::{At, Result};
+use crate::error::{At, Result, StoreError};
 use crate::project::{ensure_annotator, ensure_dataset};
 use crate::{Project, now_ms};
 use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, ItemData, ItemId, Modality, Payload};
@@ -29,7 +29,7 @@ impl Inserted {
 }
 
 impl Project {
-    pub fn bulk_import<T>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T>) -> Result<T> {
+    pub fn bulk_import<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&self.path)?;
         // Sorting a million keys into the unique hash index needs more than the default page cache.
         tx.execute_batch("PRAGMA cache_size = -262144").at(&self.path)?;

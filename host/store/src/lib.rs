@@ -22,6 +22,8 @@ pub use error::{Result, StoreError};
 pub use project::Project;
 pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+/// The SQLite connection type, for diagnostics and benchmarks that compare against bare SQLite.
+pub use rusqlite::Connection as RawConnection;
 
 /// Milliseconds since the Unix epoch, the store's clock.
 pub fn now_ms() -> i64 {

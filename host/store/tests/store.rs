@@ -217,7 +217,7 @@ fn same_content_is_stored_once_and_imported_labels_once() {
             let src = b.ensure_annotator("import:hh-rlhf", AnnotatorKind::Source)?;
             let item = b.insert_item(ds, "k", "same-hash", &comparison("q"))?;
             b.import_annotation(item, src, &verdict(Winner::A))?;
-            Ok(())
+            Ok::<_, StoreError>(())
         })
         .unwrap();
     }

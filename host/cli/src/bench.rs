@@ -1,0 +1,181 @@
+//! `cairn bench`: store throughput, each figure printed beside a baseline measured in the same run.
+
+use anyhow::{Context, Result};
+use cairn_import::ImportOptions;
+use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, Winner};
+use cairn_store::{Edit, Project, StoreError};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+struct Figure {
+    what: &'static str,
+    rate: f64,
+    unit: &'static str,
+    goal: f64,
+    baseline_what: &'static str,
+    baseline: f64,
+}
+
+pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
+    let scratch = match &dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tempfile::tempdir_in(d)?
+        }
+        None => tempfile::tempdir()?,
+    };
+    let root = scratch.path();
+    if cfg!(debug_assertions) {
+        eprintln!("note: this is a debug build; build with --release for meaningful figures");
+    }
+    let jsonl = root.join("comparisons.jsonl");
+    eprintln!("writing {records} synthetic comparisons to {} …", jsonl.display());
+    write_comparisons(&jsonl, records)?;
+    let mut figures = Vec::new();
+
+    // 1. Bulk import, against a plain single-threaded serde_json parse of the same lines.
+    let baseline = rate(records, || parse_only(&jsonl))?;
+    let project_path = root.join("bench.cairn");
+    let mut project = Project::create(&project_path)?;
+    let import = rate(records, || {
+        cairn_import::import_path(&mut project, &jsonl, &ImportOptions::default(), &mut |_, _| {}).map(|r| {
+            assert_eq!(r.added, records, "every synthetic record is new");
+        })
+    })?;
+    figures.push(Figure {
+        what: "bulk import of comparisons",
+        rate: import,
+        unit: "records/s",
+        goal: 200_000.0,
+        baseline_what: "serde_json::Value parse of the same lines, 1 thread",
+        baseline,
+    });
+
+    // 2. Durable single edits, against bare one-row SQLite commits with the same durability.
+    let annotator = project.ensure_annotator("bench", AnnotatorKind::Human)?;
+    let edits = edits.min(records);
+    let edit_rate = rate(edits, || -> Result<()> {
+        for i in 1..=edits as i64 {
+            let payload = Payload::Verdict(PairwiseVerdict::new(if i % 2 == 0 { Winner::A } else { Winner::B }));
+            project.apply(annotator, 1_000, Edit::Create { item: ItemId(i), payload })?;
+        }
+        Ok(())
+    })?;
+    let bare = rate(edits, || bare_commits(&root.join("bare.sqlite"), edits))?;
+    figures.push(Figure {
+        what: "durable edits (one revision each)",
+        rate: edit_rate,
+        unit: "commits/s",
+        goal: 300.0,
+        baseline_what: "bare one-row INSERT commits, WAL + synchronous=FULL",
+        baseline: bare,
+    });
+
+    // 3. Streaming read of all current annotations, against stepping the same rows without decoding.
+    eprintln!("adding one verdict per item for the read benchmark …");
+    project.bulk_import(|bulk| {
+        let source = bulk.ensure_annotator("import:bench", AnnotatorKind::Source)?;
+        bulk.ensure_dataset("bench-extra", Modality::Comparison)?;
+        let payload = Payload::Verdict(PairwiseVerdict::new(Winner::A));
+        for i in 1..=records as i64 {
+            bulk.import_annotation(cairn_store::Inserted::New(ItemId(i)), source, &payload)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    let live = records + edits;
+    let read = rate(live, || {
+        let mut n = 0u64;
+        project.for_each_annotation::<StoreError>(None, |_| {
+            n += 1;
+            Ok(())
+        })?;
+        anyhow::ensure!(n == live, "streamed {n} annotations, expected {live}");
+        Ok(())
+    })?;
+    let raw = rate(live, || raw_scan(&project))?;
+    figures.push(Figure {
+        what: "streaming read of current annotations",
+        rate: read,
+        unit: "records/s",
+        goal: 1_000_000.0,
+        baseline_what: "stepping the same rows in SQLite without decoding",
+        baseline: raw,
+    });
+
+    println!("cairn bench: {records} comparisons, {edits} edits ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    for f in &figures {
+        println!(
+            "{:<40} {:>12.0} {:<10} goal {:>9.0}  {}  | baseline {:>12.0} ({})  ratio {:.2}",
+            f.what,
+            f.rate,
+            f.unit,
+            f.goal,
+            if f.rate >= f.goal { "MET " } else { "MISS" },
+            f.baseline,
+            f.baseline_what,
+            f.rate / f.baseline
+        );
+    }
+    Ok(())
+}
+
+/// Runs `work` once and returns `count` per second.
+fn rate<T, E: Into<anyhow::Error>>(count: u64, work: impl FnOnce() -> Result<T, E>) -> Result<f64> {
+    let start = Instant::now();
+    work().map_err(Into::into)?;
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+fn write_comparisons(path: &Path, n: u64) -> Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..n {
+        let line = serde_json::json!({
+            "id": format!("bench-{i}"),
+            "messages": [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": format!("Question {i}: how do I reverse a list in Python without copying it?")},
+            ],
+            "responses": [
+                {"model": "aurora-7b", "content": format!("Use `items.reverse()` (answer {i}); it works in place and returns None.")},
+                {"model": "basalt-13b", "content": format!("Write `items[::-1]` (answer {i}); note that slicing creates a copy.")},
+            ],
+        });
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn parse_only(path: &Path) -> Result<()> {
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    for line in reader.lines() {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        std::hint::black_box(v);
+    }
+    Ok(())
+}
+
+fn bare_commits(path: &Path, n: u64) -> Result<()> {
+    let conn = rusqlite_connection(path)?;
+    for i in 0..n {
+        conn.execute("INSERT INTO t (x) VALUES (?1)", [format!("{{\"kind\":\"verdict\",\"winner\":\"a\",\"i\":{i}}}")])?;
+    }
+    Ok(())
+}
+
+fn rusqlite_connection(path: &Path) -> Result<cairn_store::RawConnection> {
+    let conn = cairn_store::RawConnection::open(path).context("opening the baseline database")?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);")?;
+    Ok(conn)
+}
+
+fn raw_scan(project: &Project) -> Result<()> {
+    let mut stmt = project.connection().prepare("SELECT id, item_id, annotator_id, payload, revision_id FROM annotations WHERE payload IS NOT NULL ORDER BY item_id, id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        std::hint::black_box(row.get_ref(3)?.as_bytes()?.len());
+    }
+    Ok(())
+}

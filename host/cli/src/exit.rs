@@ -1,0 +1,55 @@
+//! Exit codes scripts can rely on.
+
+use cairn_import::ImportError;
+use cairn_store::StoreError;
+
+#[allow(dead_code)] // documents the code that `main` returns by default
+pub const OK: i32 = 0;
+/// Anything unexpected: I/O failures, bugs.
+pub const FAILURE: i32 = 1;
+/// Bad command-line usage (clap's own code).
+#[allow(dead_code)]
+pub const USAGE: i32 = 2;
+/// The input data was refused (malformed record, bad header, invalid annotation).
+pub const BAD_INPUT: i32 = 3;
+/// The project file cannot be used: missing, not a project, newer schema, damaged, already exists.
+pub const PROJECT: i32 = 4;
+
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 1 failure, 2 usage error, 3 input refused (nothing stored), \
+4 project file unusable (missing, not a Cairn project, newer schema, damaged, already exists).";
+
+/// Marks a `cairn check` that found damage.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: the project file is damaged")]
+pub struct Damaged(pub String);
+
+pub fn code_for(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ImportError>() {
+            return match e {
+                ImportError::Store(s) => store_code(s),
+                e if e.is_bad_input() => BAD_INPUT,
+                _ => FAILURE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return store_code(e);
+        }
+        if cause.downcast_ref::<Damaged>().is_some() {
+            return PROJECT;
+        }
+    }
+    FAILURE
+}
+
+fn store_code(e: &StoreError) -> i32 {
+    match e {
+        StoreError::Missing { .. }
+        | StoreError::AlreadyExists { .. }
+        | StoreError::NotAProject { .. }
+        | StoreError::NewerSchema { .. }
+        | StoreError::Corrupt { .. } => PROJECT,
+        StoreError::Invalid { .. } => BAD_INPUT,
+        _ => FAILURE,
+    }
+}

@@ -1,0 +1,97 @@
+use super::*;
+
+#[test]
+fn hh_multi_turn_separates_prompt_and_final_replies_exactly() {
+    let prompt = "\n\nHuman: What is a LiDAR return?\n\nAssistant: A reflection of one laser pulse.\n\nHuman: And a second return?";
+    let chosen = format!("{prompt}\n\nAssistant: A later echo of the same pulse, e.g. from the ground under leaves.");
+    let rejected = format!("{prompt}\n\nAssistant: ");
+    let row = serde_json::json!({"chosen": chosen, "rejected": rejected}).to_string();
+    let p = parse_comparison(ComparisonFormat::HhRlhf, &row).unwrap();
+    let c = &p.comparison;
+    assert_eq!(c.responses[0].content.to_text(), "A later echo of the same pulse, e.g. from the ground under leaves.");
+    assert_eq!(c.responses[1].content.to_text(), "");
+    let roles: Vec<_> = c.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
+    assert_eq!(c.messages[0].content.to_text(), "What is a LiDAR return?");
+    assert_eq!(c.messages[1].content.to_text(), "A reflection of one laser pulse.");
+    assert_eq!(c.messages[2].content.to_text(), "And a second return?");
+    // Rejoining the turns gives back the exact shared prefix.
+    let rejoined: String = c
+        .messages
+        .iter()
+        .map(|m| format!("{}{}", if m.role == Role::User { "\n\nHuman: " } else { "\n\nAssistant: " }, m.content.to_text()))
+        .collect();
+    assert_eq!(rejoined, prompt);
+    assert_eq!(p.source_verdict.unwrap().winner, Winner::A);
+}
+
+#[test]
+fn hh_split_uses_the_last_assistant_marker() {
+    let (prompt, reply) = split_hh("\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d").unwrap();
+    assert_eq!(prompt, "\n\nHuman: a\n\nAssistant: b\n\nHuman: c");
+    assert_eq!(reply, "d");
+    assert!(split_hh("no markers").is_none());
+}
+
+#[test]
+fn hh_rows_with_different_prompts_are_refused() {
+    let row = serde_json::json!({
+        "chosen": "\n\nHuman: a\n\nAssistant: x",
+        "rejected": "\n\nHuman: b\n\nAssistant: y",
+    })
+    .to_string();
+    let err = parse_comparison(ComparisonFormat::HhRlhf, &row).unwrap_err();
+    assert!(err.message.contains("do not share the same prompt"), "{}", err.message);
+}
+
+#[test]
+fn trl_standard_explicit_prompt() {
+    let row = r#"{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."}"#;
+    let p = parse_comparison(ComparisonFormat::Trl, row).unwrap();
+    assert_eq!(p.comparison.messages, [Message::text(Role::User, "Name a colour.")]);
+    assert_eq!(p.comparison.responses[0].content.to_text(), "Blue.");
+    assert_eq!(p.comparison.responses[1].content.to_text(), "Seven.");
+}
+
+#[test]
+fn trl_conversational_explicit_and_implicit_prompt() {
+    let explicit = r#"{"id": 7, "prompt": [{"role": "user", "content": "Hi"}],
+        "chosen": [{"role": "assistant", "content": "Hello!"}], "rejected": [{"role": "assistant", "content": "Go away."}]}"#;
+    let p = parse_comparison(ComparisonFormat::Trl, explicit).unwrap();
+    assert_eq!(p.key.as_deref(), Some("7"));
+    assert_eq!(p.comparison.messages.len(), 1);
+    assert_eq!(p.comparison.responses[1].content.to_text(), "Go away.");
+
+    let implicit = r#"{"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Go away."}]}"#;
+    let q = parse_comparison(ComparisonFormat::Trl, implicit).unwrap();
+    assert_eq!(q.comparison.messages, p.comparison.messages);
+    assert_eq!(q.comparison.responses, p.comparison.responses);
+}
+
+#[test]
+fn trl_explicit_prompt_repeated_in_chosen_is_refused() {
+    let row = r#"{"prompt": [{"role": "user", "content": "Hi"}],
+        "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        "rejected": [{"role": "assistant", "content": "No."}]}"#;
+    let err = parse_comparison(ComparisonFormat::Trl, row).unwrap_err();
+    assert!(err.message.starts_with("chosen:"), "{}", err.message);
+}
+
+#[test]
+fn native_needs_its_fields_and_two_responses() {
+    let missing = r#"{"id": "a", "messages": [{"role": "user", "content": "q"}]}"#;
+    let err = parse_comparison(ComparisonFormat::Native, missing).unwrap_err();
+    assert!(err.message.contains("missing field `responses`"), "{}", err.message);
+    let one = r#"{"id": "a", "messages": [{"role": "user", "content": "q"}], "responses": [{"content": "x"}]}"#;
+    let err = parse_comparison(ComparisonFormat::Native, one).unwrap_err();
+    assert!(err.message.contains("at least 2 responses, found 1"), "{}", err.message);
+    let syntax = r#"{"id": "a", "messages": [}"#;
+    let err = parse_comparison(ComparisonFormat::Native, syntax).unwrap_err();
+    assert!(err.column.is_some());
+    let ok = r#"{"id": "a", "messages": [{"role": "user", "content": "q"}], "responses": [{"model": "m", "content": "x"}, {"content": [{"type": "text", "text": "y"}]}], "metadata": {"k": 1}}"#;
+    let p = parse_comparison(ComparisonFormat::Native, ok).unwrap();
+    assert_eq!(p.key.as_deref(), Some("a"));
+    assert_eq!(p.comparison.responses[1].content.to_text(), "y");
+    assert!(p.source_verdict.is_none());
+}
