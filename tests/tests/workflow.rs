@@ -168,3 +168,15 @@ fn check_reports_a_sound_project() {
     expect_code(&out, 0);
     assert!(stdout(&out).contains("ok"));
 }
+
+#[test]
+fn bench_prints_three_figures_with_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(&["bench", "--records", "3000", "--edits", "30", "--dir", path_str(dir.path())]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    for what in ["bulk import of comparisons", "durable edits", "streaming read of current annotations"] {
+        let line = text.lines().find(|l| l.starts_with(what)).unwrap_or_else(|| panic!("no '{what}' line in:\n{text}"));
+        assert!(line.contains("baseline") && line.contains("ratio"), "{line}");
+    }
+}

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, Winner};
 use cairn_store::{Edit, Project, StoreError};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -34,8 +34,8 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
     write_comparisons(&jsonl, records)?;
     let mut figures = Vec::new();
 
-    // 1. Bulk import, against a plain single-threaded serde_json parse of the same lines.
-    let baseline = rate(records, || parse_only(&jsonl))?;
+    // 1. Bulk import, against bare SQLite inserting rows of the same size into the same table shape:
+    // the floor that storage alone sets on this disk.
     let project_path = root.join("bench.cairn");
     let mut project = Project::create(&project_path)?;
     let import = rate(records, || {
@@ -43,12 +43,14 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
             assert_eq!(r.added, records, "every synthetic record is new");
         })
     })?;
+    let stored_len: f64 = project.connection().query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
+    let baseline = rate(records, || bare_import(&root.join("bare-import.sqlite"), records, stored_len as usize))?;
     figures.push(Figure {
         what: "bulk import of comparisons",
         rate: import,
         unit: "records/s",
         goal: 200_000.0,
-        baseline_what: "serde_json::Value parse of the same lines, 1 thread",
+        baseline_what: "bare SQLite inserts of same-size rows, same indexes, one transaction",
         baseline,
     });
 
@@ -148,13 +150,37 @@ fn write_comparisons(path: &Path, n: u64) -> Result<()> {
     Ok(())
 }
 
-fn parse_only(path: &Path) -> Result<()> {
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    for line in reader.lines() {
-        let v: serde_json::Value = serde_json::from_str(&line?)?;
-        std::hint::black_box(v);
+/// Pre-built rows (no parsing, hashing or encoding) into a table shaped like `items`.
+fn bare_import(path: &Path, n: u64, row_len: usize) -> Result<()> {
+    let mut conn = rusqlite_connection(path)?;
+    conn.execute_batch(
+        "PRAGMA cache_size = -1048576;
+         CREATE TABLE items (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, key TEXT NOT NULL,
+                             content_hash BLOB NOT NULL, data BLOB NOT NULL) STRICT;
+         CREATE UNIQUE INDEX items_by_hash ON items (content_hash);
+         CREATE INDEX items_by_dataset ON items (dataset_id, id);",
+    )?;
+    let data = vec![b'x'; row_len];
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare("INSERT INTO items (dataset_id, key, content_hash, data) VALUES (1, ?1, ?2, ?3)")?;
+        for i in 0..n {
+            // Hash-like keys in random order, as content hashes are.
+            let a = splitmix(i);
+            let hash: Vec<u8> = a.to_le_bytes().into_iter().chain(splitmix(a).to_le_bytes()).collect();
+            insert.execute(rusqlite::params![format!("bench-{i}"), hash, data])?;
+        }
     }
+    tx.commit()?;
+    conn.close().map_err(|(_, e)| e)?;
     Ok(())
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn bare_commits(path: &Path, n: u64) -> Result<()> {
@@ -165,8 +191,8 @@ fn bare_commits(path: &Path, n: u64) -> Result<()> {
     Ok(())
 }
 
-fn rusqlite_connection(path: &Path) -> Result<cairn_store::RawConnection> {
-    let conn = cairn_store::RawConnection::open(path).context("opening the baseline database")?;
+fn rusqlite_connection(path: &Path) -> Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path).context("opening the baseline database")?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);")?;
     Ok(conn)
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq)]
 pub struct CloudInspection {
     pub summary: CloudSummary,
-    pub content_hash: String,
+    pub content_hash: cairn_model::ContentHash,
     pub byte_len: u64,
 }
 
@@ -459,7 +459,7 @@ pub(crate) fn import_clouds(
                 index,
                 source: SourceFile { path: stored, byte_len: found.byte_len, summary: found.summary },
             });
-            match bulk.insert_item(ds, &key, &found.content_hash, &data)? {
+            match bulk.insert_item(ds, &key, found.content_hash, &data)? {
                 cairn_store::Inserted::New(_) => report.added += 1,
                 cairn_store::Inserted::Existing(_) => report.already_present += 1,
             }

@@ -25,8 +25,8 @@ struct RawBatch {
 struct Row {
     line: u64,
     key: String,
-    hash: String,
-    json: String,
+    hash: cairn_model::ContentHash,
+    data: cairn_store::EncodedItem,
     verdict: Option<Payload>,
 }
 
@@ -133,8 +133,8 @@ fn to_row(parsed: ParsedComparison, line: u64, stem: &str) -> Row {
     let content = serde_json::to_vec(&(&c.messages, &c.responses)).expect("comparison serializes");
     let hash = short_hash(blake3::hash(&content));
     let key = parsed.key.unwrap_or_else(|| format!("{stem}:{line}"));
-    let json = serde_json::to_string(&ItemData::Comparison(parsed.comparison)).expect("item serializes");
-    Row { line, key, hash, json, verdict: parsed.source_verdict.map(Payload::Verdict) }
+    let data = cairn_store::encode_item(&ItemData::Comparison(parsed.comparison));
+    Row { line, key, hash, data, verdict: parsed.source_verdict.map(Payload::Verdict) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -168,7 +168,7 @@ fn store_batches(
                     }
                 };
                 report.records += 1;
-                let inserted = bulk.insert_item_json(ds, &row.key, &row.hash, &row.json).map_err(|e| line_error(path, row.line, e))?;
+                let inserted = bulk.insert_encoded(ds, &row.key, row.hash, &row.data).map_err(|e| line_error(path, row.line, e))?;
                 match inserted {
                     cairn_store::Inserted::New(_) => report.added += 1,
                     cairn_store::Inserted::Existing(_) => report.already_present += 1,

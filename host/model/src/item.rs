@@ -1,4 +1,4 @@
-use crate::{AnnotatorId, AssignmentId, Comparison, DatasetId, ItemId};
+use crate::{AnnotatorId, AssignmentId, Comparison, ContentHash, DatasetId, ItemId};
 use serde::{Deserialize, Serialize};
 
 /// What a dataset holds. One dataset never mixes the two.
@@ -47,8 +47,8 @@ pub struct Item {
     pub dataset: DatasetId,
     /// The id the item had in its source (comparison `id`, or the frame's file name).
     pub key: String,
-    /// Hex BLAKE3 of the item's content; re-importing the same content is a no-op.
-    pub content_hash: String,
+    /// Re-importing the same content is a no-op.
+    pub content_hash: ContentHash,
     pub data: ItemData,
 }
 

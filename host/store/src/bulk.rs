@@ -1,7 +1,8 @@
 use crate::error::{At, Result, StoreError};
 use crate::project::{ensure_annotator, ensure_dataset};
 use crate::{Project, now_ms};
-use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, ItemData, ItemId, Modality, Payload};
+use crate::codec::{EncodedItem, encode_item};
+use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, ContentHash, DatasetId, ItemData, ItemId, Modality, Payload};
 use rusqlite::{OptionalExtension, params};
 use std::path::Path;
 
@@ -31,13 +32,18 @@ impl Inserted {
 impl Project {
     pub fn bulk_import<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&self.path)?;
-        // Sorting a million keys into the unique hash index needs more than the default page cache.
-        tx.execute_batch("PRAGMA cache_size = -262144").at(&self.path)?;
-        let mut bulk = BulkImport { tx, path: &self.path, now: now_ms() };
-        let out = f(&mut bulk)?;
-        bulk.tx.execute_batch("PRAGMA cache_size = -65536").at(&self.path)?;
-        bulk.tx.commit().at(&self.path)?;
-        Ok(out)
+        // Room to hold the whole import in the page cache: pages spilled to the WAL mid-transaction
+        // and dirtied again would be written twice.
+        tx.execute_batch("PRAGMA cache_size = -1048576").at(&self.path)?;
+        let finished = {
+            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms() };
+            match f(&mut bulk) {
+                Ok(out) => bulk.finish().map(|()| out).map_err(E::from),
+                Err(e) => Err(e), // dropping the transaction rolls it back, index included
+            }
+        };
+        self.conn.execute_batch("PRAGMA cache_size = -65536").at(&self.path)?;
+        finished
     }
 }
 
@@ -50,14 +56,17 @@ impl BulkImport<'_> {
         ensure_annotator(&self.tx, self.path, name, kind)
     }
 
-    pub fn insert_item(&mut self, dataset: DatasetId, key: &str, content_hash: &str, data: &ItemData) -> Result<Inserted> {
-        let json = serde_json::to_string(data).expect("item data serializes");
-        self.insert_item_json(dataset, key, content_hash, &json)
+    fn finish(self) -> Result<()> {
+        self.tx.commit().at(self.path)
     }
 
-    /// Inserts an item already serialized as `ItemData` JSON (importers serialize on their worker
-    /// threads). Content already in the project is not added again.
-    pub fn insert_item_json(&mut self, dataset: DatasetId, key: &str, content_hash: &str, data_json: &str) -> Result<Inserted> {
+    /// Inserts an item; content already in the project is not added again.
+    pub fn insert_item(&mut self, dataset: DatasetId, key: &str, content_hash: ContentHash, data: &ItemData) -> Result<Inserted> {
+        self.insert_encoded(dataset, key, content_hash, &encode_item(data))
+    }
+
+    /// Inserts an item encoded with `encode_item` (importers encode on their worker threads).
+    pub fn insert_encoded(&mut self, dataset: DatasetId, key: &str, content_hash: ContentHash, data: &EncodedItem) -> Result<Inserted> {
         let mut insert = self
             .tx
             .prepare_cached(
@@ -65,11 +74,11 @@ impl BulkImport<'_> {
                  ON CONFLICT (content_hash) DO NOTHING",
             )
             .at(self.path)?;
-        if insert.execute(params![dataset.0, key, content_hash, data_json]).at(self.path)? == 1 {
+        if insert.execute(params![dataset.0, key, &content_hash.0[..], data.0]).at(self.path)? == 1 {
             return Ok(Inserted::New(ItemId(self.tx.last_insert_rowid())));
         }
         let mut find = self.tx.prepare_cached("SELECT id FROM items WHERE content_hash = ?1").at(self.path)?;
-        let id: i64 = find.query_row([content_hash], |r| r.get(0)).at(self.path)?;
+        let id: i64 = find.query_row([&content_hash.0[..]], |r| r.get(0)).at(self.path)?;
         Ok(Inserted::Existing(ItemId(id)))
     }
 

@@ -190,12 +190,12 @@ struct LiveAnnotation {
 }
 
 pub(crate) fn item_data(tx: &Transaction<'_>, path: &Path, item: ItemId) -> Result<ItemData> {
-    let json: String = tx
+    let bytes: Vec<u8> = tx
         .query_row("SELECT data FROM items WHERE id = ?1", [item.0], |r| r.get(0))
         .optional()
         .at(path)?
         .ok_or(StoreError::NotFound { path: path.to_owned(), what: "item", id: item.0 })?;
-    serde_json::from_str(&json).map_err(|source| StoreError::BadJson { path: path.to_owned(), table: "items", id: item.0, source })
+    crate::codec::decode_item(&bytes).map_err(|detail| StoreError::BadItem { path: path.to_owned(), id: item.0, detail })
 }
 
 fn live_annotation(tx: &Transaction<'_>, path: &Path, id: AnnotationId) -> Result<LiveAnnotation> {

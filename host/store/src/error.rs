@@ -40,6 +40,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: item {id} is unreadable: {detail}")]
+    BadItem { path: PathBuf, id: i64, detail: String },
 }
 
 impl StoreError {

@@ -9,6 +9,7 @@
 //! - Bulk imports run as one transaction per source file: all of it lands, or none of it.
 
 mod bulk;
+mod codec;
 mod edit;
 mod error;
 mod labels;
@@ -17,13 +18,12 @@ mod read;
 mod schema;
 
 pub use bulk::{BulkImport, Inserted};
+pub use codec::{EncodedItem, encode_item};
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};
 pub use project::Project;
 pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-/// The SQLite connection type, for diagnostics and benchmarks that compare against bare SQLite.
-pub use rusqlite::Connection as RawConnection;
 
 /// Milliseconds since the Unix epoch, the store's clock.
 pub fn now_ms() -> i64 {

@@ -1,6 +1,6 @@
 use crate::error::{At, Result, StoreError};
 use crate::{now_ms, schema};
-use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, Dataset, DatasetId, Item, ItemData, ItemId, Modality};
+use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemId, Modality};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -153,6 +153,7 @@ impl Project {
     }
 
     /// Items whose source key matches, in import order (keys need not be unique across datasets).
+    /// This scans the items table; callers that look up many keys should build a map once.
     pub fn items_by_key(&self, key: &str) -> Result<Vec<Item>> {
         let mut stmt = self
             .conn
@@ -164,13 +165,14 @@ impl Project {
     }
 
     pub(crate) fn decode_item(&self, raw: RawItem) -> Result<Item> {
-        let data: ItemData = serde_json::from_str(&raw.data).map_err(|source| StoreError::BadJson {
+        let data = crate::codec::decode_item(&raw.data)
+            .map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
+        let content_hash = <[u8; 16]>::try_from(raw.hash.as_slice()).map(ContentHash).map_err(|_| StoreError::BadItem {
             path: self.path.clone(),
-            table: "items",
             id: raw.id,
-            source,
+            detail: format!("content hash has {} bytes, not 16", raw.hash.len()),
         })?;
-        Ok(Item { id: ItemId(raw.id), dataset: DatasetId(raw.dataset), key: raw.key, content_hash: raw.hash, data })
+        Ok(Item { id: ItemId(raw.id), dataset: DatasetId(raw.dataset), key: raw.key, content_hash, data })
     }
 
     /// Records that an item was shown to an annotator, and in which order (canonical indices, left first).
@@ -202,8 +204,8 @@ pub(crate) struct RawItem {
     pub id: i64,
     pub dataset: i64,
     pub key: String,
-    pub hash: String,
-    pub data: String,
+    pub hash: Vec<u8>,
+    pub data: Vec<u8>,
 }
 
 pub(crate) fn raw_item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawItem> {

@@ -35,16 +35,17 @@ CREATE TABLE datasets (
     created_at INTEGER NOT NULL
 ) STRICT;
 
--- Item ids grow in import order; exports walk them in id order.
+-- Item ids grow in import order; exports walk them in id order. `content_hash` is 16 bytes of
+-- BLAKE3; `data` is the item's JSON, zstd-compressed (see codec.rs).
 CREATE TABLE items (
     id           INTEGER PRIMARY KEY,
     dataset_id   INTEGER NOT NULL REFERENCES datasets (id),
     key          TEXT NOT NULL,
-    content_hash TEXT NOT NULL UNIQUE,
-    data         TEXT NOT NULL
+    content_hash BLOB NOT NULL,
+    data         BLOB NOT NULL
 ) STRICT;
+CREATE UNIQUE INDEX items_by_hash ON items (content_hash);
 CREATE INDEX items_by_dataset ON items (dataset_id, id);
-CREATE INDEX items_by_key ON items (key);
 
 -- Current state, derived from `revisions`; payload NULL means deleted.
 CREATE TABLE annotations (

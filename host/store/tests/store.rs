@@ -8,6 +8,10 @@ fn temp() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+fn hash(n: u8) -> ContentHash {
+    ContentHash([n; 16])
+}
+
 fn comparison(tag: &str) -> ItemData {
     ItemData::Comparison(Comparison {
         messages: vec![Message::text(Role::User, format!("question {tag}"))],
@@ -41,7 +45,7 @@ fn project_with_items(path: &Path, n: usize) -> (Project, Vec<ItemId>, Annotator
     let items = p
         .bulk_import(|b| {
             let ds = b.ensure_dataset("prefs", Modality::Comparison)?;
-            (0..n).map(|i| b.insert_item(ds, &format!("k{i}"), &format!("h{i}"), &comparison(&i.to_string())).map(|r| r.id())).collect()
+            (0..n).map(|i| b.insert_item(ds, &format!("k{i}"), hash(i as u8), &comparison(&i.to_string())).map(|r| r.id())).collect()
         })
         .unwrap();
     let ann = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
@@ -167,7 +171,7 @@ fn point_labels_are_chunked_and_undoable() {
     let item = p
         .bulk_import(|b| {
             let ds = b.ensure_dataset("scans", Modality::PointCloud)?;
-            b.insert_item(ds, "a.las", "h", &frame(points)).map(|r| r.id())
+            b.insert_item(ds, "a.las", hash(200), &frame(points)).map(|r| r.id())
         })
         .unwrap();
     let ann = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
@@ -199,7 +203,7 @@ fn a_failed_bulk_import_leaves_nothing_behind() {
     let (mut p, _, _) = project_with_items(&path, 3);
     let result: Result<()> = p.bulk_import(|b| {
         let ds = b.ensure_dataset("more", Modality::Comparison)?;
-        b.insert_item(ds, "x", "hx", &comparison("x"))?;
+        b.insert_item(ds, "x", hash(201), &comparison("x"))?;
         Err(StoreError::Invalid { what: "test".into(), findings: vec![] })
     });
     assert!(result.is_err());
@@ -215,7 +219,7 @@ fn same_content_is_stored_once_and_imported_labels_once() {
         p.bulk_import(|b| {
             let ds = b.ensure_dataset("prefs", Modality::Comparison)?;
             let src = b.ensure_annotator("import:hh-rlhf", AnnotatorKind::Source)?;
-            let item = b.insert_item(ds, "k", "same-hash", &comparison("q"))?;
+            let item = b.insert_item(ds, "k", hash(202), &comparison("q"))?;
             b.import_annotation(item, src, &verdict(Winner::A))?;
             Ok::<_, StoreError>(())
         })

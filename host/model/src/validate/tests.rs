@@ -172,3 +172,13 @@ fn swapping_a_verdict_swaps_sides_only() {
     assert_eq!(Winner::A.swapped(), Winner::B);
     assert_eq!(Winner::Tie.swapped(), Winner::Tie);
 }
+
+#[test]
+fn content_hashes_round_trip_as_hex() {
+    let h = ContentHash([0xab; 16]);
+    assert_eq!(h.to_hex(), "ab".repeat(16));
+    assert_eq!(ContentHash::from_hex(&h.to_hex()), Some(h));
+    assert_eq!(serde_json::from_str::<ContentHash>(&serde_json::to_string(&h).unwrap()).unwrap(), h);
+    assert!(ContentHash::from_hex("xyz").is_none());
+    assert!(ContentHash::from_hex(&"g".repeat(32)).is_none());
+}
