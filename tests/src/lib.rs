@@ -31,6 +31,18 @@ pub fn cairn(args: &[&str]) -> Output {
     Command::new(cairn_bin()).args(args).output().expect("running cairn")
 }
 
+/// Runs cairn with its address space capped at 4 GiB, so that allocating for a header's false claim
+/// (tens of gigabytes) fails the run instead of going unnoticed.
+pub fn cairn_capped(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 4194304 && exec \"$0\" \"$@\"")
+        .arg(cairn_bin())
+        .args(args)
+        .output()
+        .expect("running cairn under sh")
+}
+
 /// Runs cairn in `dir` (for commands with relative default paths).
 pub fn cairn_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(cairn_bin()).current_dir(dir).args(args).output().expect("running cairn")

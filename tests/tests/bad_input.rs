@@ -113,14 +113,29 @@ fn a_las_header_claiming_more_points_than_the_file_holds_is_refused() {
     let file = dir.path().join("liar.las");
     write_las(&file, 100);
     let mut bytes = std::fs::read(&file).unwrap();
-    // LAS 1.2: legacy point count at byte 107. Claim four billion points.
+    // LAS 1.2: legacy point count at byte 107. Claim four billion points (112 GB of records).
     bytes[107..111].copy_from_slice(&4_000_000_000u32.to_le_bytes());
     std::fs::write(&file, bytes).unwrap();
-    let out = import(&project, &file, &[]);
+    let out = cairn_capped(&["import", path_str(&project), path_str(&file)]);
     expect_code(&out, BAD_INPUT);
     let err = stderr(&out);
     assert!(err.contains("liar.las") && err.contains("claims 4000000000 points"), "{err}");
     assert_eq!(count(&project, "items"), 1, "the project keeps what it had, and only that");
+}
+
+#[test]
+fn a_laz_header_claiming_more_points_than_its_chunks_hold_is_refused() {
+    let (dir, project) = project_with_one_frame();
+    let scan = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/scans/32-1-472-150-76.laz");
+    let mut bytes = std::fs::read(scan).unwrap();
+    bytes[107..111].copy_from_slice(&3_000_000_000u32.to_le_bytes());
+    let file = dir.path().join("liar.laz");
+    std::fs::write(&file, bytes).unwrap();
+    let out = cairn_capped(&["import", path_str(&project), path_str(&file)]);
+    expect_code(&out, BAD_INPUT);
+    let err = stderr(&out);
+    assert!(err.contains("liar.laz") && err.contains("claims 3000000000 points"), "{err}");
+    assert_eq!(count(&project, "items"), 1);
 }
 
 #[test]

@@ -3,7 +3,6 @@
 use cairn_import::ImportError;
 use cairn_store::StoreError;
 
-#[allow(dead_code)] // documents the code that `main` returns by default
 pub const OK: i32 = 0;
 /// Anything unexpected: I/O failures, bugs.
 pub const FAILURE: i32 = 1;

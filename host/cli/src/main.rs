@@ -92,6 +92,12 @@ fn parse_format(s: &str) -> Result<Format, String> {
 fn main() {
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
+        // `cairn export … | head` closing the pipe early is not a failure.
+        let broken_pipe =
+            err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe));
+        if broken_pipe {
+            std::process::exit(exit::OK);
+        }
         eprintln!("error: {err:#}");
         std::process::exit(exit::code_for(&err));
     }

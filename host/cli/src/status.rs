@@ -22,7 +22,7 @@ pub fn print_import(r: &ImportReport) {
 }
 
 pub fn print_status(st: &ProjectStatus) {
-    println!("project '{}' (schema {})", st.name, st.schema_version);
+    println!("project '{}' (schema {})", st.project.name, st.project.schema_version);
     if st.datasets.is_empty() {
         println!("  no datasets yet: add data with `cairn import`");
     }

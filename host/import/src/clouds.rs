@@ -425,16 +425,7 @@ pub(crate) fn import_clouds(
         None => None,
     };
     let frames = collect_frames(path)?;
-    let mut report = ImportReport {
-        path: path.to_owned(),
-        format: forced.map_or("point-cloud", |f| Format::Cloud(f).name()),
-        dataset: dataset.to_owned(),
-        records: 0,
-        added: 0,
-        already_present: 0,
-        source_labels: 0,
-        skipped: Vec::new(),
-    };
+    let mut report = ImportReport::new(path, forced.map_or("point-cloud", |f| Format::Cloud(f).name()), dataset);
     // Inspect every file before the transaction starts: a bad file stops the import with nothing stored.
     let mut ready = Vec::new();
     let total = frames.len() as u64;

@@ -47,16 +47,7 @@ pub(crate) fn import_comparisons(
     let file = File::open(path).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut report = ImportReport {
-        path: path.to_owned(),
-        format: Format::Comparisons(format).name(),
-        dataset: dataset.to_owned(),
-        records: 0,
-        added: 0,
-        already_present: 0,
-        source_labels: 0,
-        skipped: Vec::new(),
-    };
+    let mut report = ImportReport::new(path, Format::Comparisons(format).name(), dataset);
 
     std::thread::scope(|scope| {
         let (raw_tx, raw_rx) = sync_channel::<std::io::Result<RawBatch>>(4);

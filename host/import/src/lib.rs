@@ -86,6 +86,21 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
 }
 
+impl ImportReport {
+    pub(crate) fn new(path: &Path, format: &'static str, dataset: &str) -> Self {
+        ImportReport {
+            path: path.to_owned(),
+            format,
+            dataset: dataset.to_owned(),
+            records: 0,
+            added: 0,
+            already_present: 0,
+            source_labels: 0,
+            skipped: Vec::new(),
+        }
+    }
+}
+
 /// Progress of a long import: work done and total, in bytes or files.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64);
 

@@ -1,6 +1,6 @@
 use crate::error::{At, Result, StoreError};
 use crate::{now_ms, schema};
-use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemId, Modality};
+use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemId, Modality, ProjectInfo};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -102,6 +102,17 @@ impl Project {
 
     pub fn name(&self) -> Result<String> {
         self.conn.query_row("SELECT value FROM meta WHERE key = 'name'", [], |r| r.get(0)).at(&self.path)
+    }
+
+    /// Name, schema and creation time, from the `meta` table.
+    pub fn info(&self) -> Result<ProjectInfo> {
+        let created: String =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| r.get(0)).at(&self.path)?;
+        Ok(ProjectInfo {
+            name: self.name()?,
+            schema_version: crate::SCHEMA_VERSION,
+            created_at_ms: created.parse().unwrap_or(0),
+        })
     }
 
     /// Finds an annotator by name, creating it on first use.

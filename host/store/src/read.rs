@@ -3,16 +3,17 @@
 
 use crate::error::{At, Result, StoreError};
 use crate::project::raw_item_row;
-use crate::{Project, SCHEMA_VERSION};
+use crate::Project;
 use cairn_model::{
-    Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, Item, ItemId, Modality, Payload, PayloadKind, RevisionId,
+    Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, Item, ItemId, Modality, Payload, PayloadKind, ProjectInfo,
+    RevisionId,
 };
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProjectStatus {
-    pub name: String,
-    pub schema_version: u32,
+    #[serde(flatten)]
+    pub project: ProjectInfo,
     pub datasets: Vec<DatasetStatus>,
     pub annotators: Vec<AnnotatorCount>,
 }
@@ -122,7 +123,7 @@ impl Project {
                 annotators.push(row.at(&self.path)?);
             }
         }
-        Ok(ProjectStatus { name: self.name()?, schema_version: SCHEMA_VERSION, datasets, annotators })
+        Ok(ProjectStatus { project: self.info()?, datasets, annotators })
     }
 
     /// Walks items in import order, optionally of one dataset, without holding them all in memory.
@@ -164,15 +165,8 @@ impl Project {
         let mut rows = stmt.query([kind.map(PayloadKind::as_str)]).at(&self.path)?;
         while let Some(row) = rows.next().at(&self.path)? {
             let id: i64 = row.get(0).at(&self.path)?;
-            let payload: Payload = {
-                let text = row.get_ref(3).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
-                serde_json::from_str(text).map_err(|source| StoreError::BadJson {
-                    path: self.path.clone(),
-                    table: "annotations",
-                    id,
-                    source,
-                })?
-            };
+            let text = row.get_ref(3).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
+            let payload = self.decode_payload(id, text)?;
             f(Annotation {
                 id: AnnotationId(id),
                 item: ItemId(row.get(1).at(&self.path)?),
@@ -199,12 +193,7 @@ impl Project {
             .at(&self.path)?;
         for row in rows {
             let (id, annotator, payload, revision) = row.at(&self.path)?;
-            let payload = serde_json::from_str(&payload).map_err(|source| StoreError::BadJson {
-                path: self.path.clone(),
-                table: "annotations",
-                id,
-                source,
-            })?;
+            let payload = self.decode_payload(id, &payload)?;
             out.push(Annotation {
                 id: AnnotationId(id),
                 item,
@@ -225,13 +214,17 @@ impl Project {
         ))
         .at(&self.path)?;
         let Some((item, annotator, Some(payload), revision)) = row else { return Ok(None) };
-        let payload = serde_json::from_str(&payload).map_err(|source| StoreError::BadJson {
+        let payload = self.decode_payload(id.0, &payload)?;
+        Ok(Some(Annotation { id, item: ItemId(item), annotator: AnnotatorId(annotator), payload, revision: RevisionId(revision) }))
+    }
+
+    fn decode_payload(&self, annotation: i64, json: &str) -> Result<Payload> {
+        serde_json::from_str(json).map_err(|source| StoreError::BadJson {
             path: self.path.clone(),
             table: "annotations",
-            id: id.0,
+            id: annotation,
             source,
-        })?;
-        Ok(Some(Annotation { id, item: ItemId(item), annotator: AnnotatorId(annotator), payload, revision: RevisionId(revision) }))
+        })
     }
 
     /// The revision log, oldest first, optionally of one annotator.

@@ -70,6 +70,9 @@ fn create_then_open_keeps_the_schema_and_refuses_to_overwrite() {
     assert!(matches!(Project::create(&path), Err(StoreError::AlreadyExists { .. })));
     let p = Project::open(&path).unwrap();
     assert_eq!(p.name().unwrap(), "p");
+    let info = p.info().unwrap();
+    assert_eq!(info.schema_version, SCHEMA_VERSION);
+    assert!((now_ms() - info.created_at_ms).abs() < 60_000, "created just now: {}", info.created_at_ms);
     assert_eq!(p.integrity_check().unwrap(), ["ok"]);
     let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
