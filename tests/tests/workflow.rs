@@ -180,3 +180,25 @@ fn bench_prints_three_figures_with_baselines() {
         assert!(line.contains("baseline") && line.contains("ratio"), "{line}");
     }
 }
+
+#[test]
+fn export_into_a_closed_pipe_exits_quietly() {
+    let (dir, project) = new_project();
+    // Far more than a pipe buffers, so that the export does write into the closed pipe.
+    let file = dir.path().join("many.jsonl");
+    let lines: Vec<_> = (0..4000).map(|i| comparison_line(&format!("demo-{i:03}"), &format!("question {i}"))).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    expect_code(&cairn(&["import", path_str(&project), path_str(&file), "--dataset", "demo-comparisons"]), 0);
+    let mut child = std::process::Command::new(cairn_bin())
+        .args(["export", path_str(&project)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with(r#"{"id":"demo-000","dataset":"demo-comparisons","item":"#), "{first}");
+    let out = child.wait_with_output().unwrap();
+    expect_code(&out, 0);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}

@@ -42,8 +42,9 @@ pub fn run(project: &Path) -> Result<()> {
     println!();
     status::print_status(&p.status()?);
     println!();
-    println!("The demo project is {}. Next:", project.display());
-    println!("  cairn status {}              counts per dataset and annotator", project.display());
-    println!("  cairn export {} --out demo.jsonl   every item with its annotations", project.display());
+    let p = project.display();
+    println!("The demo project is {p}. Next:");
+    println!("  cairn status {p}                    counts per dataset and annotator");
+    println!("  cairn export {p} --out demo.jsonl   every item with its annotations");
     Ok(())
 }

@@ -52,3 +52,12 @@ fn store_code(e: &StoreError) -> i32 {
         _ => FAILURE,
     }
 }
+
+/// True when the error comes from writing into a pipe the reader closed (`cairn export | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
+    })
+}

@@ -1,8 +1,26 @@
 use anyhow::{Context, Result};
+use cairn_model::{ItemData, Payload, RevisionId};
 use cairn_store::Project;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+
+/// One line of the dump, fields in this order.
+#[derive(Serialize)]
+struct DumpLine<'a> {
+    id: &'a str,
+    dataset: Option<&'a String>,
+    item: &'a ItemData,
+    annotations: Vec<DumpAnnotation<'a>>,
+}
+
+#[derive(Serialize)]
+struct DumpAnnotation<'a> {
+    annotator: Option<&'a String>,
+    revision: RevisionId,
+    payload: Payload,
+}
 
 /// The plain dump: one line per item, in import order, with its current annotations.
 pub fn jsonl(project: &Project, out: Option<&Path>) -> Result<()> {
@@ -13,20 +31,9 @@ pub fn jsonl(project: &Project, out: Option<&Path>) -> Result<()> {
             let annotations: Vec<_> = project
                 .annotations_of(item.id)?
                 .into_iter()
-                .map(|a| {
-                    serde_json::json!({
-                        "annotator": annotators.get(&a.annotator),
-                        "revision": a.revision,
-                        "payload": a.payload,
-                    })
-                })
+                .map(|a| DumpAnnotation { annotator: annotators.get(&a.annotator), revision: a.revision, payload: a.payload })
                 .collect();
-            let line = serde_json::json!({
-                "id": item.key,
-                "dataset": datasets.get(&item.dataset),
-                "item": item.data,
-                "annotations": annotations,
-            });
+            let line = DumpLine { id: &item.key, dataset: datasets.get(&item.dataset), item: &item.data, annotations };
             serde_json::to_writer(&mut *w, &line)?;
             w.write_all(b"\n")?;
             Ok(())

@@ -93,9 +93,7 @@ fn main() {
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
         // `cairn export … | head` closing the pipe early is not a failure.
-        let broken_pipe =
-            err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe));
-        if broken_pipe {
+        if exit::is_broken_pipe(&err) {
             std::process::exit(exit::OK);
         }
         eprintln!("error: {err:#}");
