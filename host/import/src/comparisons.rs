@@ -123,7 +123,7 @@ pub fn split_hh(text: &str) -> Option<(&str, &str)> {
 }
 
 /// Turns `\n\nHuman: …\n\nAssistant: …` turns into chat messages. Text before the first marker, if any,
-/// becomes a system message.
+/// becomes a system message, kept as it was.
 pub fn parse_hh_dialogue(prompt: &str) -> Vec<Message> {
     let mut marks: Vec<(usize, Role, usize)> = Vec::new();
     for (marker, role) in [(HUMAN, Role::User), (ASSISTANT, Role::Assistant)] {
@@ -132,8 +132,8 @@ pub fn parse_hh_dialogue(prompt: &str) -> Vec<Message> {
     marks.sort_by_key(|m| m.0);
     let mut out = Vec::new();
     let preamble = &prompt[..marks.first().map_or(prompt.len(), |m| m.0)];
-    if !preamble.trim().is_empty() {
-        out.push(Message::text(Role::System, preamble.trim()));
+    if !preamble.is_empty() {
+        out.push(Message::text(Role::System, preamble));
     }
     for (k, &(at, role, len)) in marks.iter().enumerate() {
         let end = marks.get(k + 1).map_or(prompt.len(), |m| m.0);
@@ -141,6 +141,41 @@ pub fn parse_hh_dialogue(prompt: &str) -> Vec<Message> {
         out.push(Message::text(role, text.strip_prefix(' ').unwrap_or(text)));
     }
     out
+}
+
+/// Joins chat messages back into an HH-RLHF transcript: `\n\nHuman: …\n\nAssistant: …`.
+pub fn hh_transcript(messages: &[Message]) -> String {
+    let mut out = String::new();
+    for m in messages {
+        match m.role {
+            Role::User => out.push_str("\n\nHuman: "),
+            Role::Assistant => out.push_str("\n\nAssistant: "),
+            // A preamble (see `parse_hh_dialogue`) is written as it came, before the first turn.
+            _ => {}
+        }
+        out.push_str(&m.content.to_text());
+    }
+    out
+}
+
+/// What an HH-RLHF exporter needs, beyond the messages, to write the input back byte for byte. Kept
+/// in the item's metadata under `hh_rlhf` only when the plain joining rule would not reproduce it.
+fn hh_exact(prompt: &str, messages: &[Message], chosen: &str, rejected: &str) -> serde_json::Value {
+    let mut exact = serde_json::Map::new();
+    if hh_transcript(messages) != prompt {
+        exact.insert("prompt".into(), prompt.into());
+    }
+    // Replies normally follow "Assistant:" after one space; note the ones that did not.
+    let no_space: Vec<usize> = [chosen, rejected]
+        .iter()
+        .enumerate()
+        .filter(|(_, text)| text.rfind(ASSISTANT).is_some_and(|at| !text[at + ASSISTANT.len()..].starts_with(' ')))
+        .map(|(i, _)| i)
+        .collect();
+    if !no_space.is_empty() {
+        exact.insert("no_space_after_marker".into(), no_space.into());
+    }
+    if exact.is_empty() { serde_json::Value::Null } else { serde_json::json!({ "hh_rlhf": exact }) }
 }
 
 fn hh_to_comparison(chosen: &str, rejected: &str) -> Result<ParsedComparison, RecordError> {
@@ -154,12 +189,13 @@ fn hh_to_comparison(chosen: &str, rejected: &str) -> Result<ParsedComparison, Re
         )));
     }
     let messages = parse_hh_dialogue(prompt_c);
+    let metadata = hh_exact(prompt_c, &messages, chosen, rejected);
     Ok(ParsedComparison {
         key: None,
         comparison: Comparison {
             messages,
             responses: vec![Response::new(None, reply_c), Response::new(None, reply_r)],
-            metadata: serde_json::Value::Null,
+            metadata,
         },
         source_verdict: Some(PairwiseVerdict::new(Winner::A)),
     })

@@ -15,13 +15,9 @@ fn hh_multi_turn_separates_prompt_and_final_replies_exactly() {
     assert_eq!(c.messages[0].content.to_text(), "What is a LiDAR return?");
     assert_eq!(c.messages[1].content.to_text(), "A reflection of one laser pulse.");
     assert_eq!(c.messages[2].content.to_text(), "And a second return?");
-    // Rejoining the turns gives back the exact shared prefix.
-    let rejoined: String = c
-        .messages
-        .iter()
-        .map(|m| format!("{}{}", if m.role == Role::User { "\n\nHuman: " } else { "\n\nAssistant: " }, m.content.to_text()))
-        .collect();
-    assert_eq!(rejoined, prompt);
+    // Rejoining the turns gives back the exact shared prefix, so nothing extra is kept.
+    assert_eq!(hh_transcript(&c.messages), prompt);
+    assert!(c.metadata.is_null(), "{}", c.metadata);
     assert_eq!(p.source_verdict.unwrap().winner, Winner::A);
 }
 
@@ -94,4 +90,28 @@ fn native_needs_its_fields_and_two_responses() {
     assert_eq!(p.key.as_deref(), Some("a"));
     assert_eq!(p.comparison.responses[1].content.to_text(), "y");
     assert!(p.source_verdict.is_none());
+}
+
+/// Writes an HH-RLHF side back from a comparison, the way an exporter does.
+fn rewrite(c: &Comparison, response: usize) -> String {
+    let exact = &c.metadata["hh_rlhf"];
+    let prompt = exact["prompt"].as_str().map(str::to_owned).unwrap_or_else(|| hh_transcript(&c.messages));
+    let bare = exact["no_space_after_marker"].as_array().is_some_and(|v| v.iter().any(|i| i == response));
+    format!("{prompt}\n\nAssistant:{}{}", if bare { "" } else { " " }, c.responses[response].content.to_text())
+}
+
+#[test]
+fn hh_rows_keep_what_is_needed_to_write_them_back_byte_for_byte() {
+    let rows = [
+        ("\n\nHuman: a\n\nAssistant: b", "\n\nHuman: a\n\nAssistant: c"),
+        ("\n\nHuman:  two spaces\n\nAssistant: x", "\n\nHuman:  two spaces\n\nAssistant:"),
+        ("Preamble line\n\nHuman:no space\n\nAssistant:y", "Preamble line\n\nHuman:no space\n\nAssistant: z"),
+        ("\n\nHuman: q\n\nAssistant: \n\nHuman: again\n\nAssistant:  spaced", "\n\nHuman: q\n\nAssistant: \n\nHuman: again\n\nAssistant: "),
+    ];
+    for (chosen, rejected) in rows {
+        let line = serde_json::json!({"chosen": chosen, "rejected": rejected}).to_string();
+        let c = parse_comparison(ComparisonFormat::HhRlhf, &line).unwrap().comparison;
+        assert_eq!(rewrite(&c, 0), chosen);
+        assert_eq!(rewrite(&c, 1), rejected);
+    }
 }
