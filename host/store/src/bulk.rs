@@ -31,9 +31,29 @@ impl Inserted {
 
 impl Project {
     pub fn bulk_import<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
+        // With nobody else in the file, a rollback journal writes the new pages once; WAL would write
+        // them to the log and then again into the file at the checkpoint. New pages need no journal
+        // entries, and the journal keeps the transaction atomic and durable all the same.
+        let rollback = self.set_journal_mode("delete");
+        let result = self.bulk_transaction(f);
+        if rollback {
+            // Reopening also restores WAL, should this fail or the process die first.
+            self.set_journal_mode("wal");
+        }
+        result
+    }
+
+    /// Switches the journal mode; SQLite declines (and says so) while other connections are open.
+    fn set_journal_mode(&self, mode: &str) -> bool {
+        self.conn
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get::<_, String>(0))
+            .is_ok_and(|now| now.eq_ignore_ascii_case(mode))
+    }
+
+    fn bulk_transaction<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&self.path)?;
-        // Room to hold the whole import in the page cache: pages spilled to the WAL mid-transaction
-        // and dirtied again would be written twice.
+        // Room to hold the whole import in the page cache: pages spilled mid-transaction and dirtied
+        // again would be written twice.
         tx.execute_batch("PRAGMA cache_size = -1048576").at(&self.path)?;
         let finished = {
             let mut bulk = BulkImport { tx, path: &self.path, now: now_ms() };

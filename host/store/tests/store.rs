@@ -215,6 +215,25 @@ fn a_failed_bulk_import_leaves_nothing_behind() {
 }
 
 #[test]
+fn bulk_imports_leave_the_project_in_wal_mode_and_work_beside_other_readers() {
+    let (_d, path) = temp();
+    let (mut p, _, _) = project_with_items(&path, 10);
+    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    // Another connection in the file: the import keeps WAL and still lands.
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(reader.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)).unwrap(), 10);
+    p.bulk_import(|b| {
+        let ds = b.ensure_dataset("more", Modality::Comparison)?;
+        b.insert_item(ds, "x", hash(99), &comparison("x")).map(|_| ())
+    })
+    .unwrap();
+    assert_eq!(reader.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)).unwrap(), 11);
+    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
 fn same_content_is_stored_once_and_imported_labels_once() {
     let (_d, path) = temp();
     let mut p = Project::create(&path).unwrap();
