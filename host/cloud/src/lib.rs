@@ -1,0 +1,44 @@
+//! Point clouds for Cairn, with no rendering in it: readers that decode LAS/LAZ/COPC, PCD, KITTI
+//! `.bin` and PLY straight into columns (f32 positions around an f64 origin), a level-of-detail
+//! octree, spatial queries, and the geometry behind box annotation (ground, auto-fit).
+
+pub mod cloud;
+mod error;
+pub mod fit;
+pub mod ground;
+mod inspect;
+pub mod kitti;
+pub mod las;
+pub mod octree;
+pub mod pcd;
+pub mod ply;
+pub mod spatial;
+
+pub use cloud::{Aabb, CloudInfo, ColumnSet, ColumnsBuilder, PointCloud, choose_origin};
+pub use error::CloudError;
+pub use inspect::{CloudInspection, inspect};
+
+use cairn_model::CloudFormat;
+use std::path::Path;
+
+/// The format a path names by its extension.
+pub fn format_of(path: &Path) -> Option<CloudFormat> {
+    path.extension().and_then(|e| CloudFormat::from_extension(&e.to_string_lossy()))
+}
+
+/// Reads a whole cloud. The format comes from the extension unless given.
+pub fn read_cloud(path: &Path, format: Option<CloudFormat>) -> Result<PointCloud, CloudError> {
+    let format = format.or_else(|| format_of(path)).ok_or_else(|| CloudError::new(path, "not a point-cloud extension (.las .laz .pcd .bin .ply)"))?;
+    let bytes = std::fs::read(path).map_err(|e| CloudError::new(path, e.to_string()))?;
+    read_bytes(&bytes, format).map_err(|message| CloudError::new(path, message))
+}
+
+/// Reads a cloud held in memory (what the fuzz targets drive).
+pub fn read_bytes(bytes: &[u8], format: CloudFormat) -> Result<PointCloud, String> {
+    match format {
+        CloudFormat::Las | CloudFormat::Laz => las::read(bytes),
+        CloudFormat::Pcd => pcd::read(bytes),
+        CloudFormat::KittiBin => kitti::read(bytes),
+        CloudFormat::Ply => ply::read(bytes),
+    }
+}
