@@ -1,5 +1,421 @@
-use crate::PointCloud;
+//! LAS 1.0–1.4 (point formats 0–10, extra bytes tolerated) and LAZ / COPC, decoded straight into
+//! columns. Uncompressed records are decoded in parallel blocks; LAZ chunks are decompressed in
+//! parallel, each on its own, so an error names the chunk it came from.
 
-pub fn read(_bytes: &[u8]) -> Result<PointCloud, String> {
-    Err("this reader is being written".into())
+use crate::cloud::{CloudInfo, ColumnSet, PointCloud, choose_origin};
+use cairn_model::CloudFormat;
+use rayon::prelude::*;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+
+/// Points per parallel block of uncompressed records: small enough to stay in cache.
+const BLOCK: usize = 16_384;
+
+/// Where the points are and how they are laid out, checked against the file's size.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub points: u64,
+    pub data_start: u64,
+    pub record_len: usize,
+    pub format: u8,
+    pub compressed: bool,
+}
+
+/// Checks a raw header against the file length, so that nothing is ever sized from a false claim.
+pub(crate) fn layout(raw: &las::raw::Header, file_len: u64) -> Result<Layout, String> {
+    // LAS 1.4 keeps the count in the large-file field; the legacy field may be 0.
+    let points = match &raw.large_file {
+        Some(large) if large.number_of_point_records > 0 => large.number_of_point_records,
+        _ => u64::from(raw.number_of_point_records),
+    };
+    let data_start = u64::from(raw.offset_to_point_data);
+    let record_len = usize::from(raw.point_data_record_length);
+    let compressed = raw.point_data_record_format & 0xC0 != 0;
+    let format = raw.point_data_record_format & 0x3F;
+    if format > 10 {
+        return Err(format!("point data record format {format} does not exist (0–10)"));
+    }
+    let needed = [20, 28, 26, 34, 57, 63, 30, 36, 38, 59, 67][format as usize];
+    if record_len < needed {
+        return Err(format!("records of {record_len} bytes are too short for point format {format} ({needed} bytes)"));
+    }
+    if data_start < u64::from(raw.header_size) || data_start > file_len {
+        return Err(format!("the header puts the point data at byte {data_start}, outside the file ({file_len} bytes)"));
+    }
+    if let Some(evlr) = &raw.evlr
+        && evlr.start_of_first_evlr > file_len
+    {
+        return Err(format!(
+            "the header puts extended records at byte {}, past the end of the file ({file_len} bytes)",
+            evlr.start_of_first_evlr
+        ));
+    }
+    for (axis, t) in [("x", raw.x_scale_factor), ("y", raw.y_scale_factor), ("z", raw.z_scale_factor)] {
+        if !t.is_finite() || t == 0.0 {
+            return Err(format!("the {axis} scale factor is {t}"));
+        }
+    }
+    for (axis, o) in [("x", raw.x_offset), ("y", raw.y_offset), ("z", raw.z_offset)] {
+        if !o.is_finite() {
+            return Err(format!("the {axis} offset is {o}"));
+        }
+    }
+    if !compressed {
+        let end = raw.evlr.as_ref().map_or(file_len, |e| e.start_of_first_evlr.clamp(data_start, file_len));
+        let room = (end - data_start) / record_len as u64;
+        if points > room {
+            return Err(format!(
+                "the header claims {points} points of {record_len} bytes, but the file holds room for only {room} (truncated?)"
+            ));
+        }
+    }
+    Ok(Layout { points, data_start, record_len, format, compressed })
+}
+
+fn io_msg(e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "the file ends early (truncated?)".into(),
+        _ => e.to_string(),
+    }
+}
+
+pub(crate) fn raw_header(src: impl Read) -> Result<las::raw::Header, String> {
+    las::raw::Header::read_from(src).map_err(|e| match e {
+        las::Error::Io(io) => io_msg(io),
+        other => format!("not a LAS/LAZ file: {other}"),
+    })
+}
+
+/// One LAZ chunk: where its compressed bytes start and how many points it holds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chunk {
+    pub first_point: u64,
+    pub points: u64,
+}
+
+/// Reads the LAZ chunk table and checks it against the file and the header's point count.
+pub(crate) fn laz_chunks<R: Read + Seek>(
+    src: &mut R,
+    vlr: &laz::LazVlr,
+    layout: &Layout,
+    file_len: u64,
+) -> Result<Vec<Chunk>, String> {
+    let mut at = [0u8; 8];
+    src.seek(SeekFrom::Start(layout.data_start)).and_then(|_| src.read_exact(&mut at)).map_err(io_msg)?;
+    let table_at = i64::from_le_bytes(at);
+    if table_at <= layout.data_start as i64 || (table_at as u64).saturating_add(8) > file_len {
+        return Err(format!(
+            "the LAZ chunk table should start at byte {table_at}, which is outside the file ({file_len} bytes; truncated?)"
+        ));
+    }
+    let mut head = [0u8; 8];
+    src.seek(SeekFrom::Start(table_at as u64)).and_then(|_| src.read_exact(&mut head)).map_err(io_msg)?;
+    let count = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
+    let compressed_bytes = table_at as u64 - layout.data_start - 8;
+    // Each chunk takes at least one byte: this bounds what reading the table may allocate.
+    if count > compressed_bytes {
+        return Err(format!("the LAZ chunk table claims {count} chunks in {compressed_bytes} bytes of points"));
+    }
+    src.seek(SeekFrom::Start(layout.data_start)).map_err(|e| e.to_string())?;
+    let table = laz::laszip::ChunkTable::read_from(&mut *src, vlr).map_err(|e| format!("bad LAZ chunk table: {e}"))?;
+    let bytes: u64 = (0..table.len()).map(|i| table[i].byte_count).sum();
+    if bytes > compressed_bytes {
+        return Err(format!("the LAZ chunks add up to {bytes} bytes, but the file holds {compressed_bytes} (truncated?)"));
+    }
+    let mut chunks = Vec::with_capacity(table.len());
+    let mut first = 0u64;
+    for i in 0..table.len() {
+        let capacity = if vlr.uses_variable_size_chunks() { table[i].point_count } else { u64::from(vlr.chunk_size()) };
+        let points = capacity.min(layout.points.saturating_sub(first));
+        chunks.push(Chunk { first_point: first, points });
+        first += points;
+    }
+    if first < layout.points {
+        return Err(format!("the header claims {} points, but the LAZ chunks hold at most {first} (truncated?)", layout.points));
+    }
+    chunks.retain(|c| c.points > 0);
+    Ok(chunks)
+}
+
+/// A readable name for the file's CRS: its WKT, or the EPSG code of its GeoTIFF keys.
+pub(crate) fn crs_of(header: &las::Header) -> Option<String> {
+    if let Some(wkt) = header.get_wkt_crs_bytes() {
+        let text = String::from_utf8_lossy(wkt).trim_end_matches('\0').trim().to_owned();
+        if !text.is_empty() {
+            return Some(text);
+        }
+    }
+    let keys = header.get_geotiff_crs().ok().flatten()?;
+    let horizontal = keys.get_projected_crs_geo_key_value().or_else(|| keys.get_geodetic_crs_geo_key_value());
+    let vertical = keys.get_vertical_crs_geo_key_value();
+    match (horizontal, vertical) {
+        (Some(h), Some(v)) => Some(format!("EPSG:{h} + EPSG:{v}")),
+        (Some(h), None) => Some(format!("EPSG:{h}")),
+        _ => None,
+    }
+}
+
+/// Field names of a point format, for display.
+pub(crate) fn field_names(format: u8, extra_bytes: usize) -> Vec<String> {
+    let mut f: Vec<&str> = vec!["x", "y", "z", "intensity", "return_number", "number_of_returns", "classification"];
+    if format >= 6 {
+        f.push("scanner_channel");
+    }
+    f.extend(["scan_angle", "user_data", "point_source_id"]);
+    if format != 0 && format != 2 {
+        f.push("gps_time");
+    }
+    if matches!(format, 2 | 3 | 5 | 7 | 8 | 10) {
+        f.extend(["red", "green", "blue"]);
+    }
+    if matches!(format, 8 | 10) {
+        f.push("nir");
+    }
+    if matches!(format, 4 | 5 | 9 | 10) {
+        f.push("wave_packet");
+    }
+    let mut out: Vec<String> = f.into_iter().map(String::from).collect();
+    if extra_bytes > 0 {
+        out.push(format!("extra_bytes[{extra_bytes}]"));
+    }
+    out
+}
+
+/// Byte offsets of the decoded fields within a record.
+#[derive(Clone, Copy)]
+struct Offsets {
+    intensity: usize,
+    return_byte: usize,
+    return_mask: u8,
+    class: usize,
+    class_mask: u8,
+    gps: Option<usize>,
+    rgb: Option<usize>,
+}
+
+fn offsets(format: u8) -> Offsets {
+    let legacy = format < 6;
+    Offsets {
+        intensity: 12,
+        return_byte: 14,
+        return_mask: if legacy { 0x07 } else { 0x0F },
+        class: if legacy { 15 } else { 16 },
+        class_mask: if legacy { 0x1F } else { 0xFF },
+        gps: match format {
+            1 | 3 | 4 | 5 => Some(20),
+            6..=10 => Some(22),
+            _ => None,
+        },
+        rgb: match format {
+            2 => Some(20),
+            3 | 5 => Some(28),
+            7 | 8 | 10 => Some(30),
+            _ => None,
+        },
+    }
+}
+
+/// Column slices for one block of points.
+struct BlockOut<'a> {
+    positions: &'a mut [[f32; 3]],
+    intensity: &'a mut [u16],
+    classification: &'a mut [u8],
+    return_number: &'a mut [u8],
+    rgb: Option<&'a mut [[u16; 3]]>,
+    gps_time: Option<&'a mut [f64]>,
+}
+
+/// Per-axis `local = raw * scale + shift`, with `shift = offset - origin` folded in once.
+#[derive(Clone, Copy)]
+struct Transform {
+    scale: [f64; 3],
+    shift: [f64; 3],
+}
+
+#[inline]
+fn le_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[inline]
+fn le_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+/// Decodes `out.positions.len()` records from `raw` into the block's columns, one column per pass.
+fn decode_block(raw: &[u8], stride: usize, o: Offsets, t: Transform, out: &mut BlockOut<'_>) {
+    let records = raw.chunks_exact(stride);
+    for (p, r) in out.positions.iter_mut().zip(records.clone()) {
+        *p = [
+            (le_i32(r, 0) as f64 * t.scale[0] + t.shift[0]) as f32,
+            (le_i32(r, 4) as f64 * t.scale[1] + t.shift[1]) as f32,
+            (le_i32(r, 8) as f64 * t.scale[2] + t.shift[2]) as f32,
+        ];
+    }
+    for (v, r) in out.intensity.iter_mut().zip(records.clone()) {
+        *v = le_u16(r, o.intensity);
+    }
+    for (v, r) in out.classification.iter_mut().zip(records.clone()) {
+        *v = r[o.class] & o.class_mask;
+    }
+    for (v, r) in out.return_number.iter_mut().zip(records.clone()) {
+        *v = r[o.return_byte] & o.return_mask;
+    }
+    if let (Some(col), Some(at)) = (out.rgb.as_deref_mut(), o.rgb) {
+        for (v, r) in col.iter_mut().zip(records.clone()) {
+            *v = [le_u16(r, at), le_u16(r, at + 2), le_u16(r, at + 4)];
+        }
+    }
+    if let (Some(col), Some(at)) = (out.gps_time.as_deref_mut(), o.gps) {
+        for (v, r) in col.iter_mut().zip(records) {
+            *v = f64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+        }
+    }
+}
+
+/// Splits every column into consecutive pieces of the given sizes.
+fn split_columns<'a>(cloud: &'a mut PointCloud, sizes: &[usize]) -> Vec<BlockOut<'a>> {
+    fn pieces<'a, T>(mut rest: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
+        let mut out = Vec::with_capacity(sizes.len());
+        for &n in sizes {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            out.push(head);
+            rest = tail;
+        }
+        out
+    }
+    let positions = pieces(&mut cloud.positions, sizes);
+    let intensity = pieces(cloud.intensity.as_mut().expect("LAS has intensity"), sizes);
+    let classification = pieces(cloud.classification.as_mut().expect("LAS has classification"), sizes);
+    let return_number = pieces(cloud.return_number.as_mut().expect("LAS has return numbers"), sizes);
+    let mut rgb = cloud.rgb.as_mut().map(|c| pieces(c, sizes).into_iter());
+    let mut gps = cloud.gps_time.as_mut().map(|c| pieces(c, sizes).into_iter());
+    positions
+        .into_iter()
+        .zip(intensity)
+        .zip(classification)
+        .zip(return_number)
+        .map(|(((positions, intensity), classification), return_number)| BlockOut {
+            positions,
+            intensity,
+            classification,
+            return_number,
+            rgb: rgb.as_mut().and_then(Iterator::next),
+            gps_time: gps.as_mut().and_then(Iterator::next),
+        })
+        .collect()
+}
+
+/// Reads a LAS or LAZ file held in memory.
+pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
+    let raw = raw_header(Cursor::new(bytes))?;
+    let file_len = bytes.len() as u64;
+    let layout = layout(&raw, file_len)?;
+    let version = raw.version;
+    let header = las::Header::new(Cursor::new(bytes)).map_err(|e| format!("bad LAS header: {e}"))?;
+    let b = header.bounds();
+    let origin = if [b.min.x, b.min.y, b.min.z, b.max.x, b.max.y, b.max.z].iter().all(|v| v.is_finite()) {
+        choose_origin([b.min.x, b.min.y, b.min.z], [b.max.x, b.max.y, b.max.z])
+    } else {
+        [0.0; 3]
+    };
+    let tr = header.transforms();
+    let transform = Transform {
+        scale: [tr.x.scale, tr.y.scale, tr.z.scale],
+        shift: [tr.x.offset - origin[0], tr.y.offset - origin[1], tr.z.offset - origin[2]],
+    };
+    let o = offsets(layout.format);
+    let columns = ColumnSet {
+        intensity: true,
+        classification: true,
+        return_number: true,
+        rgb: o.rgb.is_some(),
+        gps_time: o.gps.is_some(),
+    };
+    let n = layout.points as usize;
+    let mut cloud = PointCloud {
+        origin,
+        positions: vec![[0.0; 3]; n],
+        intensity: Some(vec![0; n]),
+        classification: Some(vec![0; n]),
+        return_number: Some(vec![0; n]),
+        rgb: columns.rgb.then(|| vec![[0; 3]; n]),
+        gps_time: columns.gps_time.then(|| vec![0.0; n]),
+        info: CloudInfo {
+            format: Some(if layout.compressed { CloudFormat::Laz } else { CloudFormat::Las }),
+            version: Some(format!("{}.{}", version.major, version.minor)),
+            encoding: Some(format!("point format {}", layout.format)),
+            declared_points: layout.points,
+            fields: field_names(layout.format, layout.record_len - [20, 28, 26, 34, 57, 63, 30, 36, 38, 59, 67][layout.format as usize]),
+            crs: crs_of(&header),
+        },
+        ..PointCloud::default()
+    };
+    let stride = layout.record_len;
+    if !layout.compressed {
+        let start = layout.data_start as usize;
+        let data = &bytes[start..start + n * stride];
+        let sizes: Vec<usize> = (0..n.div_ceil(BLOCK)).map(|b| BLOCK.min(n - b * BLOCK)).collect();
+        split_columns(&mut cloud, &sizes)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, mut out)| decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out));
+        return Ok(cloud);
+    }
+
+    let vlr = header.laz_vlr().map_err(|e| format!("bad LAZ header: {e}"))?;
+    let chunks = laz_chunks(&mut Cursor::new(bytes), &vlr, &layout, file_len)?;
+    let sizes: Vec<usize> = chunks.iter().map(|c| c.points as usize).collect();
+    let item_len = vlr.items_size() as usize;
+    let bounds = Bounds::around(&header);
+    let outs = split_columns(&mut cloud, &sizes);
+    outs.into_par_iter().zip(chunks.par_iter().enumerate()).try_for_each(|(mut out, (i, chunk))| {
+        let name = |e: String| format!("LAZ chunk {i} (points {}..{}): {e}", chunk.first_point, chunk.first_point + chunk.points);
+        let mut raw = vec![0u8; chunk.points as usize * item_len];
+        // The decoder asserts on some damaged input instead of returning an error: contain that.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decompress_chunk(bytes, &layout, &vlr, chunk, &mut raw)))
+            .unwrap_or_else(|_| Err("the LAZ decoder gave up on damaged data".into()))
+            .map_err(name)?;
+        decode_block(&raw, item_len, o, transform, &mut out);
+        bounds.check(out.positions).map_err(name)
+    })?;
+    Ok(cloud)
+}
+
+fn decompress_chunk(bytes: &[u8], layout: &Layout, vlr: &laz::LazVlr, chunk: &Chunk, out: &mut [u8]) -> Result<(), String> {
+    let mut src = Cursor::new(bytes);
+    src.set_position(layout.data_start);
+    let mut decoder = laz::LasZipDecompressor::new(src, vlr.clone()).map_err(|e| e.to_string())?;
+    decoder.seek(chunk.first_point).map_err(|e| e.to_string())?;
+    decoder.decompress_many(out).map_err(io_msg)
+}
+
+/// The header's bounds in local coordinates, grown by a tolerance, to catch chunks that decode to
+/// garbage (a damaged arithmetic-coded chunk does not always fail, it can produce nonsense).
+struct Bounds {
+    min: [f32; 3],
+    max: [f32; 3],
+}
+
+impl Bounds {
+    fn around(header: &las::Header) -> Self {
+        let b = header.bounds();
+        let (min, max) = ([b.min.x, b.min.y, b.min.z], [b.max.x, b.max.y, b.max.z]);
+        let origin = choose_origin(min, max);
+        let grow = |k: usize| (max[k] - min[k]).abs() * 0.01 + 1.0;
+        Bounds {
+            min: std::array::from_fn(|k| (min[k] - origin[k] - grow(k)) as f32),
+            max: std::array::from_fn(|k| (max[k] - origin[k] + grow(k)) as f32),
+        }
+    }
+
+    fn check(&self, positions: &[[f32; 3]]) -> Result<(), String> {
+        if !self.min.iter().chain(&self.max).all(|v| v.is_finite()) {
+            return Ok(()); // no usable bounds in the header: nothing to check against
+        }
+        let outside = positions.iter().filter(|p| (0..3).any(|k| !(self.min[k]..=self.max[k]).contains(&p[k]))).count();
+        if outside > 0 {
+            return Err(format!("{outside} points decode outside the header's bounds (damaged data?)"));
+        }
+        Ok(())
+    }
 }

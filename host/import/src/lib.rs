@@ -9,7 +9,7 @@ mod comparisons;
 mod error;
 mod jsonl;
 
-pub use clouds::{inspect_cloud, CloudInspection};
+pub use clouds::inspect_cloud;
 pub use comparisons::{ComparisonFormat, ParsedComparison, hh_transcript, parse_comparison, parse_hh_dialogue, split_hh};
 pub use error::ImportError;
 
