@@ -21,7 +21,7 @@ fn demo_builds_a_ready_project_and_prints_its_status() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["demo", "init", "import", "status", "export", "check", "bench"] {
+    for cmd in ["demo", "init", "import", "status", "export", "check", "cloud", "bench"] {
         let out = cairn(&[cmd, "--help"]);
         expect_code(&out, 0);
         assert!(stdout(&out).contains("Usage: cairn"), "{cmd}: {}", stdout(&out));
@@ -172,7 +172,7 @@ fn check_reports_a_sound_project() {
 #[test]
 fn bench_prints_three_figures_with_baselines() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cairn(&["bench", "--records", "3000", "--edits", "30", "--dir", path_str(dir.path())]);
+    let out = cairn(&["bench", "store", "--records", "3000", "--edits", "30", "--dir", path_str(dir.path())]);
     expect_code(&out, 0);
     let text = stdout(&out);
     for what in ["bulk import of comparisons", "durable edits", "streaming read of current annotations"] {
@@ -201,4 +201,22 @@ fn export_into_a_closed_pipe_exits_quietly() {
     let out = child.wait_with_output().unwrap();
     expect_code(&out, 0);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn cloud_info_describes_the_bundled_scan() {
+    let scan = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/scans/32-1-472-150-76.laz");
+    let out = cairn(&["cloud", "info", scan]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    for want in ["format        laz 1.1", "point format 1", "5658 declared, 5658 read", "gps_time", "crs           ", "M points/s"] {
+        assert!(text.contains(want), "missing '{want}' in:\n{text}");
+    }
+    assert!(!text.contains("none declared"), "the scan declares a CRS:\n{text}");
+    let json: serde_json::Value = serde_json::from_slice(&cairn(&["cloud", "info", scan, "--json"]).stdout).unwrap();
+    assert_eq!(json["points_read"], 5658);
+    assert!(json["origin"][1].as_f64().unwrap() > 6_724_000.0);
+    let bad = cairn(&["cloud", "info", "/nonexistent/x.las"]);
+    expect_code(&bad, 1);
+    assert!(stderr(&bad).contains("/nonexistent/x.las"));
 }

@@ -1,6 +1,7 @@
 //! `cairn`: the command line of the Cairn annotation tool.
 
 mod bench;
+mod cloud_info;
 mod demo;
 mod export;
 mod exit;
@@ -71,15 +72,51 @@ enum Command {
     },
     /// Check the project file: SQLite integrity and the current state against the revision log.
     Check { project: PathBuf },
-    /// Measure import, edit and read throughput of the project store (build with --release).
+    /// Point-cloud files: `cairn cloud info <file>`.
+    Cloud {
+        #[command(subcommand)]
+        command: CloudCommand,
+    },
+    /// Throughput figures with baselines measured in the same run (build with --release).
     Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum CloudCommand {
+    /// Format, version, point format, count, bounds, fields, CRS and decode speed of a cloud file.
+    Info {
+        file: PathBuf,
+        /// jsonl is not a cloud format; one of las, laz, pcd, kitti-bin, ply (default: from the extension).
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Bulk import, durable edits and streaming reads of the project file.
+    Store {
         /// Comparisons to bulk-import and then stream back.
         #[arg(long, default_value_t = 1_000_000)]
         records: u64,
         /// Durable single edits to commit.
         #[arg(long, default_value_t = 2_000)]
         edits: u64,
-        /// Directory for the benchmark's scratch files (default: a temporary directory).
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// LAS and LAZ reading, octree building and auto-fit, on the demo scan tiled to many points.
+    Cloud {
+        /// Points in the tiled file.
+        #[arg(long, default_value_t = 10_000_000)]
+        points: u64,
+        /// Directory for scratch files (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -151,6 +188,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}: ok (integrity check passed; current state matches the revision log)", project.display());
             Ok(())
         }
-        Command::Bench { records, edits, dir } => bench::run(records, edits, dir),
+        Command::Cloud { command: CloudCommand::Info { file, format, json } } => cloud_info::run(&file, format, json),
+        Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
+        Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
     }
 }

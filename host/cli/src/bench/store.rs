@@ -1,34 +1,16 @@
-//! `cairn bench`: store throughput, each figure printed beside a baseline measured in the same run.
+//! `cairn bench store`: import, edit and read throughput of the project file.
 
+use super::{Figure, rate, scratch_dir};
 use anyhow::{Context, Result};
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, Winner};
 use cairn_store::{Edit, Project, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-
-struct Figure {
-    what: &'static str,
-    rate: f64,
-    unit: &'static str,
-    goal: f64,
-    baseline_what: &'static str,
-    baseline: f64,
-}
 
 pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
-    let scratch = match &dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            tempfile::tempdir_in(d)?
-        }
-        None => tempfile::tempdir()?,
-    };
+    let scratch = scratch_dir(dir.as_deref())?;
     let root = scratch.path();
-    if cfg!(debug_assertions) {
-        eprintln!("note: this is a debug build; build with --release for meaningful figures");
-    }
     let jsonl = root.join("comparisons.jsonl");
     eprintln!("writing {records} synthetic comparisons to {} …", jsonl.display());
     write_comparisons(&jsonl, records)?;
@@ -45,14 +27,7 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
     })?;
     let stored_len: f64 = project.connection().query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
     let baseline = rate(records, || bare_import(&root.join("bare-import.sqlite"), records, stored_len as usize))?;
-    figures.push(Figure {
-        what: "bulk import of comparisons",
-        rate: import,
-        unit: "records/s",
-        goal: 200_000.0,
-        baseline_what: "bare SQLite inserts of same-size rows, same indexes and journal, one transaction",
-        baseline,
-    });
+    figures.push(Figure::higher_better("bulk import of comparisons", import, "records/s", 200_000.0, "bare SQLite inserts of same-size rows, same indexes and journal, one transaction", baseline));
 
     // 2. Durable single edits, against bare one-row SQLite commits with the same durability.
     let annotator = project.ensure_annotator("bench", AnnotatorKind::Human)?;
@@ -65,14 +40,7 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok(())
     })?;
     let bare = rate(edits, || bare_commits(&root.join("bare.sqlite"), edits))?;
-    figures.push(Figure {
-        what: "durable edits (one revision each)",
-        rate: edit_rate,
-        unit: "commits/s",
-        goal: 300.0,
-        baseline_what: "bare one-row INSERT commits, WAL + synchronous=FULL",
-        baseline: bare,
-    });
+    figures.push(Figure::higher_better("durable edits (one revision each)", edit_rate, "commits/s", 300.0, "bare one-row INSERT commits, WAL + synchronous=FULL", bare));
 
     // 3. Streaming read of all current annotations, against stepping the same rows without decoding.
     eprintln!("adding one verdict per item for the read benchmark …");
@@ -96,37 +64,10 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok(())
     })?;
     let raw = rate(live, || raw_scan(&project))?;
-    figures.push(Figure {
-        what: "streaming read of current annotations",
-        rate: read,
-        unit: "records/s",
-        goal: 1_000_000.0,
-        baseline_what: "stepping the same rows in SQLite without decoding",
-        baseline: raw,
-    });
+    figures.push(Figure::higher_better("streaming read of current annotations", read, "records/s", 1_000_000.0, "stepping the same rows in SQLite without decoding", raw));
 
-    println!("cairn bench: {records} comparisons, {edits} edits ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
-    for f in &figures {
-        println!(
-            "{:<40} {:>12.0} {:<10} goal {:>9.0}  {}  | baseline {:>12.0} ({})  ratio {:.2}",
-            f.what,
-            f.rate,
-            f.unit,
-            f.goal,
-            if f.rate >= f.goal { "MET " } else { "MISS" },
-            f.baseline,
-            f.baseline_what,
-            f.rate / f.baseline
-        );
-    }
+    super::print(&format!("store: {records} comparisons, {edits} edits"), &figures);
     Ok(())
-}
-
-/// Runs `work` once and returns `count` per second.
-fn rate<T, E: Into<anyhow::Error>>(count: u64, work: impl FnOnce() -> Result<T, E>) -> Result<f64> {
-    let start = Instant::now();
-    work().map_err(Into::into)?;
-    Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
 fn write_comparisons(path: &Path, n: u64) -> Result<()> {
