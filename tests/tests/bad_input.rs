@@ -191,7 +191,7 @@ fn a_kitti_bin_of_the_wrong_size_and_a_broken_pcd_are_refused() {
     std::fs::write(&pcd, "VERSION 0.7\nFIELDS x y z\nSIZE 4 4\nTYPE F F F\nPOINTS 3\nDATA binary\n").unwrap();
     let out = import(&project, &pcd, &[]);
     expect_code(&out, BAD_INPUT);
-    assert!(stderr(&out).contains("3 FIELDS but 2 SIZE"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken.pcd: PCD header: SIZE has 2 entries but FIELDS has 3"), "{}", stderr(&out));
     assert_eq!(count(&project, "items"), 1);
 }
 
