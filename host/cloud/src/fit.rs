@@ -23,7 +23,7 @@
 //! reverse heading. For nearly square footprints (sides within 10%) the four quarter turns are
 //! candidates, so length may then be a little less than width.
 
-use crate::ground::{GroundParams, Plane, estimate_ground};
+use crate::ground::{GroundParams, Plane, estimate_ground, stratified};
 use crate::spatial::{BoxTest, OrientedBox, positions_in_box};
 use cairn_model::normalize_angle;
 use std::f64::consts::{FRAC_PI_2, PI};
@@ -170,7 +170,7 @@ fn local_ground(points: &[[f32; 3]]) -> Option<Plane> {
     // An even subsample is plenty for a plane and keeps dense neighbourhoods quick.
     let sample: Vec<[f32; 3]>;
     let points = if points.len() > LOCAL_GROUND_SAMPLE {
-        sample = points.iter().step_by(points.len().div_ceil(LOCAL_GROUND_SAMPLE)).copied().collect();
+        sample = stratified(points, points.len().div_ceil(LOCAL_GROUND_SAMPLE));
         &sample[..]
     } else {
         points
@@ -352,7 +352,7 @@ fn fit_points(points: &[[f32; 3]], ground: Option<Plane>, rough_yaw: f64) -> Ori
     // the side percentiles hardly move at all.
     let sample: Vec<[f32; 3]>;
     let measured = if points.len() > FIT_SAMPLE_MAX {
-        sample = points.iter().step_by(points.len().div_ceil(FIT_SAMPLE_MAX)).copied().collect();
+        sample = stratified(points, points.len().div_ceil(FIT_SAMPLE_MAX));
         &sample[..]
     } else {
         points

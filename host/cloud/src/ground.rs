@@ -154,7 +154,7 @@ pub fn estimate_ground(positions: &[[f32; 3]], params: &GroundParams) -> Option<
         return None;
     }
     let stride = positions.len().div_ceil(GRID_INPUT_MAX).max(1);
-    let sub: Vec<[f32; 3]> = positions.iter().step_by(stride).copied().collect();
+    let sub: Vec<[f32; 3]> = stratified(positions, stride);
     let (min, max) = xy_bounds(&sub);
     let area = ((max[0] - min[0]) * (max[1] - min[1])).max(1e-6);
     let mut cell = (params.cell.max(1e-3)) as f64;
@@ -168,7 +168,7 @@ pub fn estimate_ground(positions: &[[f32; 3]], params: &GroundParams) -> Option<
         return None;
     }
     let score_stride = low.len().div_ceil(params.sample_points.max(16)).max(1);
-    let scoring: Vec<[f32; 3]> = low.iter().step_by(score_stride).copied().collect();
+    let scoring: Vec<[f32; 3]> = stratified(&low, score_stride);
 
     let thr = params.inlier_threshold.max(1e-4);
     let min_nz = params.max_slope_deg.clamp(0.0, 89.9).to_radians().cos();
@@ -213,7 +213,8 @@ pub fn estimate_ground(positions: &[[f32; 3]], params: &GroundParams) -> Option<
 
     // Least squares on the points near the plane, narrowing the band as the fit settles.
     let refine_stride = sub.len().div_ceil(REFINE_POINTS_MAX).max(1);
-    let near: Vec<[f32; 3]> = sub.iter().step_by(refine_stride).filter(|p| plane.height(**p).abs() <= thr).copied().collect();
+    let near: Vec<[f32; 3]> =
+        stratified(&sub, refine_stride).into_iter().filter(|p| plane.height(*p).abs() <= thr).collect();
     let mut band = thr;
     for _ in 0..4 {
         let inliers = near.iter().filter(|p| plane.height(**p).abs() <= band);
@@ -268,6 +269,17 @@ fn least_squares<'a>(points: impl Iterator<Item = &'a [f32; 3]> + Clone) -> Opti
     let a = (xz * yy - yz * xy) / det;
     let b = (yz * xx - xz * xy) / det;
     Plane::from_normal_point([-a, -b, 1.0], m)
+}
+
+/// One item from each run of `stride` items, at a random place in the run. Scans often list points
+/// in a repeating order (beams, faces, scan lines): a fixed stride can land on the same kind every
+/// time, this cannot. Seeded, so results repeat.
+pub(crate) fn stratified<T: Copy>(items: &[T], stride: usize) -> Vec<T> {
+    if stride <= 1 {
+        return items.to_vec();
+    }
+    let mut rng = Rng::new(0x5EED_CA1B);
+    items.chunks(stride).map(|run| run[rng.below(run.len())]).collect()
 }
 
 /// SplitMix64: small, fast and good enough for sampling; seeded so that results repeat.
