@@ -242,14 +242,20 @@ fn le_u16(b: &[u8], at: usize) -> u16 {
 }
 
 /// Decodes `out.positions.len()` records from `raw` into the block's columns, one column per pass.
-fn decode_block(raw: &[u8], stride: usize, o: Offsets, t: Transform, out: &mut BlockOut<'_>) {
+/// Returns the block's bounds.
+fn decode_block(raw: &[u8], stride: usize, o: Offsets, t: Transform, out: &mut BlockOut<'_>) -> ([f32; 3], [f32; 3]) {
     let records = raw.chunks_exact(stride);
+    let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
     for (p, r) in out.positions.iter_mut().zip(records.clone()) {
         *p = [
             (le_i32(r, 0) as f64 * t.scale[0] + t.shift[0]) as f32,
             (le_i32(r, 4) as f64 * t.scale[1] + t.shift[1]) as f32,
             (le_i32(r, 8) as f64 * t.scale[2] + t.shift[2]) as f32,
         ];
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
     }
     for (v, r) in out.intensity.iter_mut().zip(records.clone()) {
         *v = le_u16(r, o.intensity);
@@ -270,6 +276,7 @@ fn decode_block(raw: &[u8], stride: usize, o: Offsets, t: Transform, out: &mut B
             *v = f64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
         }
     }
+    (lo, hi)
 }
 
 /// Splits every column into consecutive pieces of the given sizes.
@@ -358,7 +365,9 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
         split_columns(&mut cloud, &sizes)
             .into_par_iter()
             .enumerate()
-            .for_each(|(b, mut out)| decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out));
+            .for_each(|(b, mut out)| {
+                decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out);
+            });
         return Ok(cloud);
     }
 
@@ -368,15 +377,16 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
     let item_len = vlr.items_size() as usize;
     let bounds = Bounds::around(&header);
     let outs = split_columns(&mut cloud, &sizes);
-    outs.into_par_iter().zip(chunks.par_iter().enumerate()).try_for_each(|(mut out, (i, chunk))| {
+    outs.into_par_iter().zip(chunks.par_iter().enumerate()).try_for_each_init(Vec::new, |raw, (mut out, (i, chunk))| {
         let name = |e: String| format!("LAZ chunk {i} (points {}..{}): {e}", chunk.first_point, chunk.first_point + chunk.points);
-        let mut raw = vec![0u8; chunk.points as usize * item_len];
+        // One decompression buffer per worker, reused from chunk to chunk.
+        raw.resize(chunk.points as usize * item_len, 0);
         // The decoder asserts on some damaged input instead of returning an error: contain that.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decompress_chunk(bytes, &layout, &vlr, chunk, &mut raw)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decompress_chunk(bytes, &layout, &vlr, chunk, raw)))
             .unwrap_or_else(|_| Err("the LAZ decoder gave up on damaged data".into()))
             .map_err(name)?;
-        decode_block(&raw, item_len, o, transform, &mut out);
-        bounds.check(out.positions).map_err(name)
+        let (lo, hi) = decode_block(raw, item_len, o, transform, &mut out);
+        bounds.check(lo, hi, out.positions).map_err(name)
     })?;
     Ok(cloud)
 }
@@ -408,9 +418,13 @@ impl Bounds {
         }
     }
 
-    fn check(&self, positions: &[[f32; 3]]) -> Result<(), String> {
+    /// `lo` / `hi`: the chunk's own bounds; the points are counted only when they stray.
+    fn check(&self, lo: [f32; 3], hi: [f32; 3], positions: &[[f32; 3]]) -> Result<(), String> {
         if !self.min.iter().chain(&self.max).all(|v| v.is_finite()) {
             return Ok(()); // no usable bounds in the header: nothing to check against
+        }
+        if (0..3).all(|k| lo[k] >= self.min[k] && hi[k] <= self.max[k]) || positions.is_empty() {
+            return Ok(());
         }
         let outside = positions.iter().filter(|p| (0..3).any(|k| !(self.min[k]..=self.max[k]).contains(&p[k]))).count();
         if outside > 0 {

@@ -29,8 +29,11 @@ pub fn format_of(path: &Path) -> Option<CloudFormat> {
 /// Reads a whole cloud. The format comes from the extension unless given.
 pub fn read_cloud(path: &Path, format: Option<CloudFormat>) -> Result<PointCloud, CloudError> {
     let format = format.or_else(|| format_of(path)).ok_or_else(|| CloudError::new(path, "not a point-cloud extension (.las .laz .pcd .bin .ply)"))?;
-    let bytes = std::fs::read(path).map_err(|e| CloudError::new(path, e.to_string()))?;
-    read_bytes(&bytes, format).map_err(|message| CloudError::new(path, message))
+    let file = std::fs::File::open(path).map_err(|e| CloudError::new(path, e.to_string()))?;
+    // SAFETY: the map is only read, and only for this call; a file truncated meanwhile by another
+    // process would fault, as with any reader of a file being rewritten under it.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| CloudError::new(path, e.to_string()))?;
+    read_bytes(&map, format).map_err(|message| CloudError::new(path, message))
 }
 
 /// Reads a cloud held in memory (what the fuzz targets drive).

@@ -109,6 +109,15 @@ fn the_bundled_scan_reads_with_its_crs() {
 }
 
 #[test]
+fn copc_reads_as_laz() {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/autzen.copc.laz"));
+    let cloud = read_cloud(path, None).unwrap();
+    assert_eq!(cloud.info.version.as_deref(), Some("1.4"));
+    assert!(cloud.len() > 0);
+    check_against_las_crate(&std::fs::read(path).unwrap(), CloudFormat::Laz);
+}
+
+#[test]
 fn a_damaged_laz_chunk_is_named() {
     let mut bytes = write(1, 120_000, true, 0); // three chunks of 50,000
     let raw = las::raw::Header::read_from(std::io::Cursor::new(&bytes)).unwrap();

@@ -35,7 +35,7 @@ pub fn print(title: &str, figures: &[Figure]) {
         let met = if f.higher_is_better { f.value >= f.goal } else { f.value <= f.goal };
         let (ratio, how) = if f.higher_is_better { (f.value / f.baseline, "×") } else { (f.baseline / f.value, "× faster") };
         println!(
-            "{:<44} {:>12.2} {:<10} goal {}{:<10}  {}  | baseline {:>12.2} ({})  ratio {:.2}{how}",
+            "{:<44} {:>12.2} {:<10} goal {}{:<10.2}  {}  | baseline {:>12.2} ({})  ratio {:.2}{how}",
             f.what,
             f.value,
             f.unit,
