@@ -85,8 +85,8 @@ pub fn comparison_line(id: &str, question: &str) -> String {
     .to_string()
 }
 
-/// Writes a small uncompressed LAS 1.2 file with `n` points using the `las` crate.
-pub fn write_las(path: &Path, n: usize) {
+/// A LAS 1.2, point format 1 writer with a millimetre grid around (500,000, 5,000,000).
+pub fn georeferenced_las_writer(path: &Path) -> las::Writer<std::io::BufWriter<std::fs::File>> {
     let mut builder = las::Builder::from((1, 2));
     builder.point_format = las::point::Format::new(1).unwrap();
     builder.transforms = las::Vector {
@@ -94,8 +94,12 @@ pub fn write_las(path: &Path, n: usize) {
         y: las::Transform { scale: 0.001, offset: 5_000_000.0 },
         z: las::Transform { scale: 0.001, offset: 0.0 },
     };
-    let header = builder.into_header().unwrap();
-    let mut writer = las::Writer::from_path(path, header).unwrap();
+    las::Writer::from_path(path, builder.into_header().unwrap()).unwrap()
+}
+
+/// Writes a small uncompressed, georeferenced LAS file with `n` points using the `las` crate.
+pub fn write_las(path: &Path, n: usize) {
+    let mut writer = georeferenced_las_writer(path);
     for i in 0..n {
         let point = las::Point {
             x: 500_000.0 + i as f64 * 0.5,

@@ -13,14 +13,7 @@ const CAR: [f64; 3] = [500_012.345, 4_999_995.678, 100.0 + 0.25 + 0.75];
 const YAW: f64 = 0.5;
 
 fn write_scan(path: &std::path::Path) {
-    let mut builder = las::Builder::from((1, 2));
-    builder.point_format = las::point::Format::new(1).unwrap();
-    builder.transforms = las::Vector {
-        x: las::Transform { scale: 0.001, offset: 500_000.0 },
-        y: las::Transform { scale: 0.001, offset: 5_000_000.0 },
-        z: las::Transform { scale: 0.001, offset: 0.0 },
-    };
-    let mut writer = las::Writer::from_path(path, builder.into_header().unwrap()).unwrap();
+    let mut writer = georeferenced_las_writer(path);
     let mut rng = fastrand::Rng::with_seed(11);
     let mut put = |x: f64, y: f64, z: f64| {
         writer.write_point(las::Point { x, y, z, gps_time: Some(0.0), ..Default::default() }).unwrap();
