@@ -33,7 +33,8 @@ pub fn print(title: &str, figures: &[Figure]) {
     println!("cairn bench {title} ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
     for f in figures {
         let met = if f.higher_is_better { f.value >= f.goal } else { f.value <= f.goal };
-        let (ratio, how) = if f.higher_is_better { (f.value / f.baseline, "×") } else { (f.baseline / f.value, "× faster") };
+        // Rates: how many times the baseline's rate; times: how many times the baseline's time.
+        let (ratio, how) = if f.higher_is_better { (f.value / f.baseline, "× its rate") } else { (f.value / f.baseline, "× its time") };
         println!(
             "{:<44} {:>12.2} {:<10} goal {}{:<10.2}  {}  | baseline {:>12.2} ({})  ratio {:.2}{how}",
             f.what,
