@@ -55,8 +55,8 @@ fn millimetres_survive_read_fit_and_export() {
     let rough = OrientedBox::new([local[0] as f64 + 0.4, local[1] as f64 - 0.3, local[2] as f64], [5.0, 2.5, 2.0], YAW + 0.2);
     let fit = auto_fit(&cloud.positions, &rough, &FitOptions { ground, ..FitOptions::default() }).expect("a box");
     let cuboid = fit.bbox.to_cuboid(&cloud, "car");
-    for k in 0..2 {
-        assert!((cuboid.center[k] - CAR[k]).abs() < 0.03, "centre {:?} vs {CAR:?}", cuboid.center);
+    for (got, want) in cuboid.center.iter().zip(CAR).take(2) {
+        assert!((got - want).abs() < 0.03, "centre {:?} vs {CAR:?}", cuboid.center);
     }
     // The box stands on the ground: LiDAR rarely sees under a car.
     assert!((cuboid.center[2] - (CAR[2] - 0.125)).abs() < 0.05, "centre {:?} vs {CAR:?}", cuboid.center);

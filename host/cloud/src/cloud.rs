@@ -77,9 +77,9 @@ impl PointCloud {
         let first = *self.positions.first()?;
         let mut b = Aabb { min: first, max: first };
         for p in &self.positions {
-            for k in 0..3 {
-                b.min[k] = b.min[k].min(p[k]);
-                b.max[k] = b.max[k].max(p[k]);
+            for (k, &v) in p.iter().enumerate() {
+                b.min[k] = b.min[k].min(v);
+                b.max[k] = b.max[k].max(v);
             }
         }
         Some(b)

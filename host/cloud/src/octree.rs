@@ -166,7 +166,8 @@ impl Octree {
     /// the cloud and the distance along the ray.
     pub fn pick(&self, origin: [f32; 3], dir: [f32; 3], radius: f32) -> Option<(u32, f32)> {
         let len = (dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]).sqrt();
-        if self.nodes.is_empty() || !(len > 0.0) {
+        // `len > 0.0` is false for NaN too.
+        if self.nodes.is_empty() || len.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         let d = [dir[0] / len, dir[1] / len, dir[2] / len];

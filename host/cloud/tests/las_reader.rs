@@ -113,7 +113,7 @@ fn copc_reads_as_laz() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/autzen.copc.laz"));
     let cloud = read_cloud(path, None).unwrap();
     assert_eq!(cloud.info.version.as_deref(), Some("1.4"));
-    assert!(cloud.len() > 0);
+    assert!(!cloud.is_empty());
     check_against_las_crate(&std::fs::read(path).unwrap(), CloudFormat::Laz);
 }
 

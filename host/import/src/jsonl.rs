@@ -88,8 +88,11 @@ fn read_batches(mut reader: BufReader<File>, tx: std::sync::mpsc::SyncSender<std
             }
         }
         batch.bytes_done = bytes;
+        if batch.lines.is_empty() {
+            return;
+        }
         let last = batch.lines.len() < LINES_PER_BATCH;
-        if (batch.lines.is_empty() && last) || tx.send(Ok(batch)).is_err() || last {
+        if tx.send(Ok(batch)).is_err() || last {
             return;
         }
     }

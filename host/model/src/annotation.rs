@@ -197,7 +197,7 @@ impl PointLabelChunk {
     }
 
     pub fn from_bytes(chunk: u32, bytes: &[u8]) -> Result<Self, crate::ValidationError> {
-        if bytes.len() % 2 != 0 || bytes.len() / 2 > POINT_LABEL_CHUNK as usize {
+        if !bytes.len().is_multiple_of(2) || bytes.len() / 2 > POINT_LABEL_CHUNK as usize {
             return Err(crate::ValidationError::new(
                 "labels",
                 format!("chunk {chunk} holds {} bytes; expected an even count of at most {}", bytes.len(), 2 * POINT_LABEL_CHUNK),

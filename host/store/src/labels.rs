@@ -102,6 +102,9 @@ fn write_chunk(
     Ok(())
 }
 
+/// One chunk a revision changed: (chunk, labels before, labels after).
+type ChunkChange = (u32, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Undoes (or redoes) a 'labels' revision, refusing when a later edit changed the same chunks.
 pub(crate) fn revert(
     tx: &Transaction<'_>,
@@ -111,7 +114,7 @@ pub(crate) fn revert(
     item: ItemId,
     undo: bool,
 ) -> Result<i64> {
-    let changes: Vec<(u32, Option<Vec<u8>>, Option<Vec<u8>>)> = {
+    let changes: Vec<ChunkChange> = {
         let mut stmt =
             tx.prepare("SELECT chunk, before, after FROM point_label_changes WHERE revision_id = ?1 ORDER BY chunk").at(path)?;
         let rows = stmt.query_map([target], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).at(path)?;

@@ -182,7 +182,7 @@ fn point_labels_are_chunked_and_undoable() {
     let tail = PointLabelChunk { chunk: 1, labels: vec![7; 10] };
     p.set_point_labels(ann, item, 50, &[first.clone(), tail.clone()]).unwrap();
     let repaint = PointLabelChunk { chunk: 1, labels: vec![9; 10] };
-    p.set_point_labels(ann, item, 50, &[repaint.clone()]).unwrap();
+    p.set_point_labels(ann, item, 50, std::slice::from_ref(&repaint)).unwrap();
     assert_eq!(p.point_labels(item).unwrap(), [first.clone(), repaint]);
     let rows: i64 = p.connection().query_row("SELECT count(*) FROM point_labels", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 2, "one row per chunk, not per point");
