@@ -62,10 +62,9 @@ impl Project {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT).at(&self.path)?;
-        let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).at(&self.path)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt { path: self.path.clone(), detail: format!("cannot use WAL journal (got {mode})") });
-        }
+        // Another process's bulk import may hold the file in rollback-journal mode for its transaction;
+        // SQLite then keeps that mode, which is as safe, and the next open brings WAL back.
+        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).at(&self.path)?;
         self.conn
             .execute_batch(
                 "PRAGMA foreign_keys = ON;
