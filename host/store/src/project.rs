@@ -62,9 +62,14 @@ impl Project {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT).at(&self.path)?;
-        // Another process's bulk import may hold the file in rollback-journal mode for its transaction;
-        // SQLite then keeps that mode, which is as safe, and the next open brings WAL back.
-        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).at(&self.path)?;
+        // Another process's bulk import may hold the file in rollback-journal mode for its transaction.
+        // Switching then fails at once with "busy" (no busy wait); the rollback journal is as safe,
+        // the importer brings WAL back when it is done, and our writes wait on the busy timeout.
+        match self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => {}
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+            Err(e) => return Err(StoreError::sqlite(&self.path, e)),
+        }
         self.conn
             .execute_batch(
                 "PRAGMA foreign_keys = ON;

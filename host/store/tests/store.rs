@@ -234,6 +234,27 @@ fn bulk_imports_leave_the_project_in_wal_mode_and_work_beside_other_readers() {
 }
 
 #[test]
+fn a_project_opens_and_waits_while_another_process_bulk_imports() {
+    let (_d, path) = temp();
+    let (p, items, ann) = project_with_items(&path, 3);
+    drop(p);
+    // What a bulk import in another process looks like: rollback journal, write transaction open.
+    let importer = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = importer.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete");
+    importer.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta VALUES ('importing', '1');").unwrap();
+    let mut p = Project::open(&path).expect("opening does not fail while another process imports");
+    assert_eq!(p.item_count().unwrap(), 3, "reads see the last committed state");
+    let writer = std::thread::spawn(move || {
+        p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).map(|_| p)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    importer.execute_batch("COMMIT; PRAGMA journal_mode = WAL;").unwrap();
+    let p = writer.join().unwrap().expect("the edit waited for the import and then landed");
+    assert_eq!(p.history(None).unwrap().len(), 1);
+}
+
+#[test]
 fn same_content_is_stored_once_and_imported_labels_once() {
     let (_d, path) = temp();
     let mut p = Project::create(&path).unwrap();
