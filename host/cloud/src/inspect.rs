@@ -54,6 +54,7 @@ pub fn inspect(path: &Path, format: Option<CloudFormat>) -> Result<CloudInspecti
 fn las_summary(file: &mut File, byte_len: u64) -> Result<(CloudSummary, Option<String>), String> {
     let raw = las::raw_header(BufReader::new(&mut *file))?;
     let layout = las::layout(&raw, byte_len)?;
+    las::check_evlrs(&mut BufReader::new(&mut *file), &raw, byte_len)?;
     let version = raw.version;
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let header = ::las::Header::new(BufReader::new(&mut *file)).map_err(|e| format!("bad LAS header: {e}"))?;

@@ -9,6 +9,8 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 
 /// Points per parallel block of uncompressed records: small enough to stay in cache.
 const BLOCK: usize = 16_384;
+/// The most points a LAZ chunk may claim per compressed byte (real data: 0.1–1).
+const MAX_POINTS_PER_BYTE: u64 = 64;
 
 /// Where the points are and how they are laid out, checked against the file's size.
 #[derive(Clone, Debug)]
@@ -78,6 +80,27 @@ fn io_msg(e: std::io::Error) -> String {
     }
 }
 
+/// Walks the extended records' headers before the `las` crate reads them: it sizes each record's
+/// buffer from the length the file claims, so every claim is checked against the file first.
+pub(crate) fn check_evlrs<R: Read + Seek>(src: &mut R, raw: &las::raw::Header, file_len: u64) -> Result<(), String> {
+    let Some(evlr) = &raw.evlr else { return Ok(()) };
+    let mut at = evlr.start_of_first_evlr;
+    for i in 0..evlr.number_of_evlrs {
+        let mut head = [0u8; 60];
+        if at.saturating_add(60) > file_len {
+            return Err(format!("extended record {i} starts at byte {at}, past the end of the file ({file_len} bytes)"));
+        }
+        src.seek(SeekFrom::Start(at)).and_then(|_| src.read_exact(&mut head)).map_err(io_msg)?;
+        let len = u64::from_le_bytes(head[20..28].try_into().expect("8 bytes"));
+        let end = at.saturating_add(60).saturating_add(len);
+        if end > file_len {
+            return Err(format!("extended record {i} claims {len} bytes, past the end of the file ({file_len} bytes)"));
+        }
+        at = end;
+    }
+    Ok(())
+}
+
 pub(crate) fn raw_header(src: impl Read) -> Result<las::raw::Header, String> {
     las::raw::Header::read_from(src).map_err(|e| match e {
         las::Error::Io(io) => io_msg(io),
@@ -111,8 +134,8 @@ pub(crate) fn laz_chunks<R: Read + Seek>(
     src.seek(SeekFrom::Start(table_at as u64)).and_then(|_| src.read_exact(&mut head)).map_err(io_msg)?;
     let count = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
     let compressed_bytes = table_at as u64 - layout.data_start - 8;
-    // Each chunk takes at least one byte: this bounds what reading the table may allocate.
-    if count > compressed_bytes {
+    // Every chunk starts with one point stored whole: this bounds what reading the table may allocate.
+    if count.saturating_mul(layout.record_len as u64) > compressed_bytes {
         return Err(format!("the LAZ chunk table claims {count} chunks in {compressed_bytes} bytes of points"));
     }
     src.seek(SeekFrom::Start(layout.data_start)).map_err(|e| e.to_string())?;
@@ -126,6 +149,14 @@ pub(crate) fn laz_chunks<R: Read + Seek>(
     for i in 0..table.len() {
         let capacity = if vlr.uses_variable_size_chunks() { table[i].point_count } else { u64::from(vlr.chunk_size()) };
         let points = capacity.min(layout.points.saturating_sub(first));
+        // Real scans compress to a byte or more per point; far beyond that, the counts are a lie (or
+        // a decompression bomb), and believing them would size the columns from the lie.
+        if points > table[i].byte_count.saturating_mul(MAX_POINTS_PER_BYTE) {
+            return Err(format!(
+                "LAZ chunk {i} claims {points} points in {} bytes, beyond any real compression",
+                table[i].byte_count
+            ));
+        }
         chunks.push(Chunk { first_point: first, points });
         first += points;
     }
@@ -317,6 +348,7 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
     let raw = raw_header(Cursor::new(bytes))?;
     let file_len = bytes.len() as u64;
     let layout = layout(&raw, file_len)?;
+    check_evlrs(&mut Cursor::new(bytes), &raw, file_len)?;
     let version = raw.version;
     let header = las::Header::new(Cursor::new(bytes)).map_err(|e| format!("bad LAS header: {e}"))?;
     let b = header.bounds();

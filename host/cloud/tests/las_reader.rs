@@ -133,6 +133,22 @@ fn a_damaged_laz_chunk_is_named() {
 }
 
 #[test]
+fn an_extended_record_claiming_more_than_the_file_is_refused() {
+    let mut builder = las::Builder::from((1, 4));
+    builder.point_format = las::point::Format::new(6).unwrap();
+    builder.evlrs.push(las::Vlr { user_id: "cairn".into(), record_id: 1, description: "test".into(), data: vec![1, 2, 3] });
+    let mut writer = las::Writer::new(std::io::Cursor::new(Vec::new()), builder.into_header().unwrap()).unwrap();
+    writer.write_point(las::Point { gps_time: Some(1.0), ..Default::default() }).unwrap();
+    let mut bytes = writer.into_inner().unwrap().into_inner();
+    assert!(read_bytes(&bytes, CloudFormat::Las).is_ok());
+    let start = u64::from_le_bytes(bytes[235..243].try_into().unwrap()) as usize;
+    // The record's length field: claim a terabyte.
+    bytes[start + 20..start + 28].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let err = read_bytes(&bytes, CloudFormat::Las).unwrap_err();
+    assert!(err.contains("extended record 0 claims 1099511627776 bytes"), "{err}");
+}
+
+#[test]
 fn bad_headers_are_refused_before_allocating() {
     let good = write(1, 100, false, 0);
     let mut claims_more = good.clone();
