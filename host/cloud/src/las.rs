@@ -370,6 +370,14 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
         rgb: o.rgb.is_some(),
         gps_time: o.gps.is_some(),
     };
+    // For LAZ, the chunk table must vouch for the point count before any column is sized from it.
+    let laz = if layout.compressed {
+        let vlr = header.laz_vlr().map_err(|e| format!("bad LAZ header: {e}"))?;
+        let chunks = laz_chunks(&mut Cursor::new(bytes), &vlr, &layout, file_len)?;
+        Some((vlr, chunks))
+    } else {
+        None
+    };
     let n = layout.points as usize;
     let mut cloud = PointCloud {
         origin,
@@ -390,7 +398,7 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
         ..PointCloud::default()
     };
     let stride = layout.record_len;
-    if !layout.compressed {
+    let Some((vlr, chunks)) = laz else {
         let start = layout.data_start as usize;
         let data = &bytes[start..start + n * stride];
         let sizes: Vec<usize> = (0..n.div_ceil(BLOCK)).map(|b| BLOCK.min(n - b * BLOCK)).collect();
@@ -401,10 +409,7 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
                 decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out);
             });
         return Ok(cloud);
-    }
-
-    let vlr = header.laz_vlr().map_err(|e| format!("bad LAZ header: {e}"))?;
-    let chunks = laz_chunks(&mut Cursor::new(bytes), &vlr, &layout, file_len)?;
+    };
     let sizes: Vec<usize> = chunks.iter().map(|c| c.points as usize).collect();
     let item_len = vlr.items_size() as usize;
     let bounds = Bounds::around(&header);

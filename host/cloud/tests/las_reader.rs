@@ -132,6 +132,18 @@ fn a_damaged_laz_chunk_is_named() {
     assert!(err.contains("LAZ chunk 1 (points 50000..100000)"), "{err}");
 }
 
+/// Found by the fuzzer: a LAZ header claiming 218 million points in a 1 KB file once sized the
+/// columns (2.6 GB) before the chunk table was checked.
+#[test]
+fn a_laz_claim_is_checked_before_columns_are_sized() {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/laz-header-claims-218m-points.laz"));
+    let bytes = std::fs::read(path).unwrap();
+    let raw = las::raw::Header::read_from(std::io::Cursor::new(&bytes)).unwrap();
+    assert!(raw.number_of_point_records > 200_000_000, "the file still makes its claim");
+    let err = read_bytes(&bytes, CloudFormat::Laz).unwrap_err();
+    assert!(err.contains("LAZ chunk table"), "{err}");
+}
+
 #[test]
 fn an_extended_record_claiming_more_than_the_file_is_refused() {
     let mut builder = las::Builder::from((1, 4));
