@@ -46,9 +46,7 @@ pub fn inspect(path: &Path, format: Option<CloudFormat>) -> Result<CloudInspecti
     file.seek(SeekFrom::Start(0)).map_err(|e| fail(e.to_string()))?;
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(&mut file).map_err(|e| fail(e.to_string()))?;
-    let mut hash = [0u8; 16];
-    hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    Ok(CloudInspection { summary, content_hash: ContentHash(hash), byte_len, crs })
+    Ok(CloudInspection { summary, content_hash: ContentHash::from_digest(hasher.finalize().as_bytes()), byte_len, crs })
 }
 
 fn las_summary(file: &mut File, byte_len: u64) -> Result<(CloudSummary, Option<String>), String> {

@@ -154,7 +154,5 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
 
 /// The first 128 bits of a BLAKE3 digest: the content hash items are deduplicated by.
 pub(crate) fn short_hash(hash: blake3::Hash) -> cairn_model::ContentHash {
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&hash.as_bytes()[..16]);
-    cairn_model::ContentHash(out)
+    cairn_model::ContentHash::from_digest(hash.as_bytes())
 }

@@ -46,6 +46,13 @@ id_type!(
 pub struct ContentHash(pub [u8; 16]);
 
 impl ContentHash {
+    /// The first 128 bits of a 256-bit digest.
+    pub fn from_digest(digest: &[u8; 32]) -> Self {
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        ContentHash(out)
+    }
+
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
