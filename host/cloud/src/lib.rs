@@ -3,6 +3,7 @@
 //! octree, spatial queries, and the geometry behind box annotation (ground, auto-fit).
 
 pub mod cloud;
+pub mod copc;
 mod error;
 pub mod fit;
 pub mod ground;

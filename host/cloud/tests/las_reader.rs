@@ -109,6 +109,31 @@ fn the_bundled_scan_reads_with_its_crs() {
 }
 
 #[test]
+fn copc_reads_a_level_of_detail_or_a_region() {
+    use cairn_cloud::copc::{CopcQuery, read_region};
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/autzen.copc.laz"));
+    let bytes = std::fs::read(path).unwrap();
+    let whole = read_bytes(&bytes, CloudFormat::Laz).unwrap();
+    let all = read_region(&bytes, &CopcQuery::default()).unwrap();
+    assert_eq!(all.len(), whole.len());
+    // This small file keeps all its points in the root node (level 0).
+    let overview = read_region(&bytes, &CopcQuery { max_level: Some(0), within: None }).unwrap();
+    assert_eq!(overview.len(), 107);
+    // The western half of the file.
+    let b = whole.local_bounds().unwrap();
+    let west = cairn_cloud::Aabb {
+        min: [whole.origin[0] + b.min[0] as f64, whole.origin[1] + b.min[1] as f64, whole.origin[2] + b.min[2] as f64 - 1.0],
+        max: [whole.origin[0] + ((b.min[0] + b.max[0]) / 2.0) as f64, whole.origin[1] + b.max[1] as f64, whole.origin[2] + b.max[2] as f64 + 1.0],
+    };
+    let part = read_region(&bytes, &CopcQuery { max_level: None, within: Some(west) }).unwrap();
+    assert!(!part.is_empty() && part.len() < all.len(), "{} of {}", part.len(), all.len());
+    for i in 0..part.len() {
+        let w = part.world(i);
+        assert!(w[0] >= west.min[0] - 1e-3 && w[0] <= west.max[0] + 1e-3, "{w:?} outside the region");
+    }
+}
+
+#[test]
 fn copc_reads_as_laz() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/autzen.copc.laz"));
     let cloud = read_cloud(path, None).unwrap();
