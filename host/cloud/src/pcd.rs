@@ -363,12 +363,11 @@ struct AsciiPcd<'a> {
 
 impl Points for AsciiPcd<'_> {
     fn for_each<F: FnMut(u64, &Vals)>(&self, _attrs: bool, mut f: F) -> Result<(), String> {
-        let mut pos = 0;
-        let mut line_no = self.first_line;
         let mut index = 0u64;
-        while index < self.n {
-            let Some((line, next)) = line_at(self.data, pos) else { break };
-            pos = next;
+        for (line_no, line) in numbered_lines(self.data, self.first_line) {
+            if index == self.n {
+                break;
+            }
             let text = std::str::from_utf8(line).map_err(|_| format!("line {line_no}: not text"))?;
             let mut v = Vals::default();
             let mut found = 0u64;
@@ -391,7 +390,6 @@ impl Points for AsciiPcd<'_> {
                 f(index, &v);
                 index += 1;
             }
-            line_no += 1;
         }
         if index < self.n {
             return Err(format!("the header claims {} points but the data has only {index} lines", self.n));
@@ -492,6 +490,17 @@ pub(crate) fn shown(tok: &str) -> String {
 }
 
 /// The line starting at `pos` (without its `\n`) and where the next one starts; `None` at the end.
+/// The lines of `bytes` (without their `\n`), numbered from `first`.
+pub(crate) fn numbered_lines(bytes: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
+    let (mut pos, mut number) = (0, first);
+    std::iter::from_fn(move || {
+        let (line, next) = line_at(bytes, pos)?;
+        pos = next;
+        number += 1;
+        Some((number - 1, line))
+    })
+}
+
 pub(crate) fn line_at(bytes: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     let rest = bytes.get(pos..).filter(|r| !r.is_empty())?;
     Some(match rest.iter().position(|&b| b == b'\n') {
@@ -731,30 +740,12 @@ macro_rules! with_coord_reader {
     }};
 }
 
-/// One column of values converted by `conv`, the loop specialised for the stored type.
+/// One column of values converted by `conv`.
 fn map_col<T>(d: &[u8], n: usize, be: bool, c: Col, conv: impl Fn(f64) -> T) -> Vec<T> {
-    let at = |i: usize| c.base.wrapping_add(i.wrapping_mul(c.stride));
-    macro_rules! go {
-        ($t:ty) => {
-            if be {
-                (0..n).map(|i| conv(<$t>::from_be_bytes(arr(d, at(i))) as f64)).collect()
-            } else {
-                (0..n).map(|i| conv(<$t>::from_le_bytes(arr(d, at(i))) as f64)).collect()
-            }
-        };
-    }
-    match c.kind {
-        Kind::I8 => go!(i8),
-        Kind::U8 => go!(u8),
-        Kind::I16 => go!(i16),
-        Kind::U16 => go!(u16),
-        Kind::I32 => go!(i32),
-        Kind::U32 => go!(u32),
-        Kind::I64 => go!(i64),
-        Kind::U64 => go!(u64),
-        Kind::F32 => go!(f32),
-        Kind::F64 => go!(f64),
-    }
+    fold_col(d, n, be, c, Vec::with_capacity(n), |mut out, v| {
+        out.push(conv(v));
+        out
+    })
 }
 
 /// Folds one column of values, the loop specialised for the stored type.

@@ -3,7 +3,7 @@
 //! (list properties included), elements after it ignored.
 
 use crate::PointCloud;
-use crate::pcd::{Col, Fixed, Kind, Plan, Points, Rgb, Role, Vals, build, build_fixed, capped, check_point_count, line_at, shown};
+use crate::pcd::{Col, Fixed, Kind, Plan, Points, Rgb, Role, Vals, build, build_fixed, capped, check_point_count, line_at, numbered_lines, shown};
 use crate::{CloudInfo, ColumnSet};
 use cairn_model::CloudFormat;
 
@@ -250,14 +250,11 @@ struct AsciiPly<'a> {
 impl Points for AsciiPly<'_> {
     fn for_each<F: FnMut(u64, &Vals)>(&self, _attrs: bool, mut f: F) -> Result<(), String> {
         let has_lists = fixed_record(self.props).is_none();
-        let mut pos = 0;
-        let mut line_no = self.first_line;
         let mut index = 0u64;
-        while index < self.n {
-            let Some((line, next)) = line_at(self.data, pos) else { break };
-            pos = next;
-            let this_line = line_no;
-            line_no += 1;
+        for (this_line, line) in numbered_lines(self.data, self.first_line) {
+            if index == self.n {
+                break;
+            }
             let text = std::str::from_utf8(line).map_err(|_| format!("line {this_line}: not text"))?;
             let mut toks = text.split_ascii_whitespace();
             let mut first = toks.next();
