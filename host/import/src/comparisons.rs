@@ -111,8 +111,7 @@ struct HhRow {
     rejected: String,
 }
 
-const HUMAN: &str = "\n\nHuman:";
-const ASSISTANT: &str = "\n\nAssistant:";
+use cairn_model::{hh_transcript, HH_ASSISTANT as ASSISTANT, HH_HUMAN as HUMAN};
 
 /// Splits an HH-RLHF transcript at its last `\n\nAssistant:` into the prompt (everything before it)
 /// and the final reply (everything after it, less the one space that follows the colon).
@@ -139,21 +138,6 @@ pub fn parse_hh_dialogue(prompt: &str) -> Vec<Message> {
         let end = marks.get(k + 1).map_or(prompt.len(), |m| m.0);
         let text = &prompt[at + len..end];
         out.push(Message::text(role, text.strip_prefix(' ').unwrap_or(text)));
-    }
-    out
-}
-
-/// Joins chat messages back into an HH-RLHF transcript: `\n\nHuman: …\n\nAssistant: …`.
-pub fn hh_transcript(messages: &[Message]) -> String {
-    let mut out = String::new();
-    for m in messages {
-        match m.role {
-            Role::User => out.push_str("\n\nHuman: "),
-            Role::Assistant => out.push_str("\n\nAssistant: "),
-            // A preamble (see `parse_hh_dialogue`) is written as it came, before the first turn.
-            _ => {}
-        }
-        out.push_str(&m.content.to_text());
     }
     out
 }

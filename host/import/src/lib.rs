@@ -10,7 +10,7 @@ mod error;
 mod jsonl;
 
 pub use clouds::inspect_cloud;
-pub use comparisons::{ComparisonFormat, ParsedComparison, hh_transcript, parse_comparison, parse_hh_dialogue, split_hh};
+pub use comparisons::{ComparisonFormat, ParsedComparison, parse_comparison, parse_hh_dialogue, split_hh};
 pub use error::ImportError;
 
 use cairn_model::CloudFormat;

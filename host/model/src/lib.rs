@@ -5,12 +5,16 @@
 
 mod annotation;
 mod comparison;
+mod hh;
 mod ids;
 mod item;
+mod record;
 mod validate;
 
 pub use annotation::*;
 pub use comparison::*;
+pub use hh::*;
 pub use ids::*;
 pub use item::*;
+pub use record::*;
 pub use validate::*;

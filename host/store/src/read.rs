@@ -5,8 +5,8 @@ use crate::error::{At, Result, StoreError};
 use crate::project::raw_item_row;
 use crate::Project;
 use cairn_model::{
-    Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, Item, ItemId, Modality, Payload, PayloadKind, ProjectInfo,
-    RevisionId,
+    Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, ExportRecord, Item, ItemId, Modality, Payload, PayloadKind,
+    ProjectInfo, RecordAnnotation, RevisionId,
 };
 use serde::Serialize;
 
@@ -176,6 +176,61 @@ impl Project {
             })?;
         }
         Ok(())
+    }
+
+    /// Walks items in import order, each with its live annotations (of the given kinds; all when empty),
+    /// the annotator's name and when the annotation was last set. One pass over two ordered queries,
+    /// so exports stream without holding the project in memory.
+    pub fn for_each_record<E>(&self, kinds: &[PayloadKind], mut f: impl FnMut(ExportRecord) -> Result<(), E>) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let datasets: std::collections::HashMap<_, _> = self.datasets()?.into_iter().map(|d| (d.id, d.name)).collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.id, a.item_id, n.name, n.kind, a.payload, a.revision_id, r.at_ms, a.kind
+                 FROM annotations a JOIN annotators n ON n.id = a.annotator_id JOIN revisions r ON r.id = a.revision_id
+                 WHERE a.payload IS NOT NULL ORDER BY a.item_id, a.id",
+            )
+            .at(&self.path)?;
+        let mut annotation_rows = stmt.query([]).at(&self.path)?;
+        let mut next_annotation = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(ItemId, RecordAnnotation)>> {
+            while let Some(row) = rows.next().at(&self.path)? {
+                let kind: &str = row.get_ref(7).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
+                if !kinds.is_empty() && !kinds.iter().any(|k| k.as_str() == kind) {
+                    continue;
+                }
+                let id: i64 = row.get(0).at(&self.path)?;
+                let text = row.get_ref(4).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
+                let payload = self.decode_payload(id, text)?;
+                let annotator_kind: String = row.get(3).at(&self.path)?;
+                let annotation = RecordAnnotation {
+                    annotator: row.get(2).at(&self.path)?,
+                    annotator_kind: AnnotatorKind::parse(&annotator_kind).unwrap_or(AnnotatorKind::Human),
+                    revision: RevisionId(row.get(5).at(&self.path)?),
+                    at_ms: row.get(6).at(&self.path)?,
+                    payload,
+                };
+                return Ok(Some((ItemId(row.get(1).at(&self.path)?), annotation)));
+            }
+            Ok(None)
+        };
+        // The next annotation not yet handed out, with its item id.
+        let mut pending = next_annotation(&mut annotation_rows)?;
+        self.for_each_item::<E>(None, |item| {
+            let mut annotations = Vec::new();
+            while let Some((owner, _)) = &pending {
+                if *owner != item.id {
+                    break;
+                }
+                let (_, annotation) = pending.take().expect("checked above");
+                annotations.push(annotation);
+                pending = next_annotation(&mut annotation_rows)?;
+            }
+            let dataset = datasets.get(&item.dataset).cloned().unwrap_or_default();
+            f(ExportRecord { key: item.key, dataset, item: item.data, annotations })
+        })
     }
 
     /// Live annotations of one item.

@@ -94,10 +94,7 @@ fn native_needs_its_fields_and_two_responses() {
 
 /// Writes an HH-RLHF side back from a comparison, the way an exporter does.
 fn rewrite(c: &Comparison, response: usize) -> String {
-    let exact = &c.metadata["hh_rlhf"];
-    let prompt = exact["prompt"].as_str().map(str::to_owned).unwrap_or_else(|| hh_transcript(&c.messages));
-    let bare = exact["no_space_after_marker"].as_array().is_some_and(|v| v.iter().any(|i| i == response));
-    format!("{prompt}\n\nAssistant:{}{}", if bare { "" } else { " " }, c.responses[response].content.to_text())
+    format!("{}{}", cairn_model::hh_prompt(c), cairn_model::hh_completion(c, response))
 }
 
 #[test]
