@@ -13,9 +13,12 @@ pub const USAGE: i32 = 2;
 pub const BAD_INPUT: i32 = 3;
 /// The project file cannot be used: missing, not a project, newer schema, damaged, already exists.
 pub const PROJECT: i32 = 4;
+/// A plugin was refused or failed; the project is unchanged and no output was written.
+pub const PLUGIN: i32 = 5;
 
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 1 failure, 2 usage error, 3 input refused (nothing stored), \
-4 project file unusable (missing, not a Cairn project, newer schema, damaged, already exists).";
+4 project file unusable (missing, not a Cairn project, newer schema, damaged, already exists), \
+5 plugin refused or failed (project unchanged, no output written).";
 
 /// Marks a `cairn check` that found damage.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return store_code(e);
+        }
+        if cause.downcast_ref::<cairn_plugin_host::PluginError>().is_some() {
+            return PLUGIN;
         }
         if cause.downcast_ref::<Damaged>().is_some() {
             return PROJECT;

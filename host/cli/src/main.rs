@@ -5,7 +5,9 @@ mod cloud_info;
 mod demo;
 mod export;
 mod exit;
+mod plugins;
 mod progress;
+mod records;
 mod status;
 
 use anyhow::{Context, Result};
@@ -60,15 +62,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write every item with its current annotations, in import order.
+    /// Export through an exporter plugin (`--with trl-preference --out dir/`), or dump every item
+    /// with its current annotations as JSON Lines (the default).
     Export {
         project: PathBuf,
-        /// Output format. `jsonl` is a plain dump of items and annotations.
-        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        /// The exporter plugin to run (see `cairn plugin list`): trl-preference, openai-dpo, hh-rlhf,
+        /// arena-battles, kitti-label, openlabel, or one of your own.
+        #[arg(long = "with", value_name = "PLUGIN")]
+        with: Option<String>,
+        /// An exporter option, `name=value` (repeatable); `name=@file` passes a file's text.
+        #[arg(long = "option", value_name = "NAME=VALUE", requires = "with")]
+        options: Vec<String>,
+        /// Without --with: `jsonl`, a plain dump of items and annotations.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"], conflicts_with = "with")]
         format: String,
-        /// Output file (written whole or not at all); standard output when left out.
+        /// With --with: the destination directory (files appear only if the export succeeds).
+        /// Without: the output file (written whole or not at all); standard output when left out.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Plugins: list them, check a component, scaffold a new one.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
     },
     /// Check the project file: SQLite integrity and the current state against the revision log.
     Check { project: PathBuf },
@@ -94,6 +110,39 @@ enum CloudCommand {
         format: Option<Format>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Every plugin in use: id, kind, version and where it comes from (bundled, user, project).
+    List {
+        /// Include the plugins beside this project (`cairn-plugins/` next to it).
+        #[arg(long)]
+        project: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a component as the host would, call `describe`, and print what it declares.
+    Check {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// Its manifest (default: `plugin.toml` beside the component, if any).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+    /// Create a plugin crate that builds and passes `check` as it is.
+    New {
+        /// The plugin id and crate name, e.g. `my-exporter`.
+        name: String,
+        #[arg(long, value_parser = ["exporter", "task"])]
+        kind: String,
+        /// Where to create the crate directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The plugin SDK (`plugins/sdk` of a Cairn checkout); default: the one this binary was built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
     },
 }
 
@@ -171,9 +220,21 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Export { project, format: _, out } => {
+        Command::Export { project, with: Some(plugin), options, format: _, out } => {
+            let out = out.context("--with needs --out <directory>")?;
+            plugins::export(&project, &plugin, &options, &out)
+        }
+        Command::Export { project, with: None, options: _, format: _, out } => {
             let p = Project::open(&project)?;
             export::jsonl(&p, out.as_deref())
+        }
+        Command::Plugin { command: PluginCommand::List { project, json } } => plugins::list(project.as_deref(), json),
+        Command::Plugin { command: PluginCommand::Check { file, manifest } } => plugins::check(&file, manifest.as_deref()),
+        Command::Plugin { command: PluginCommand::New { name, kind, dir, sdk } } => {
+            let kind = if kind == "task" { cairn_plugin_host::PluginKind::Task } else { cairn_plugin_host::PluginKind::Exporter };
+            let dir = plugins::new(&name, kind, &dir, sdk.as_deref())?;
+            println!("created {}; build it with: cd {} && cargo build --release --target wasm32-wasip2", dir.display(), dir.display());
+            Ok(())
         }
         Command::Check { project } => {
             let p = Project::open(&project)?;

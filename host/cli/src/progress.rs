@@ -17,3 +17,13 @@ pub fn with_bar<T>(label: &str, work: impl FnOnce(&mut dyn FnMut(u64, u64)) -> T
     bar.finish_and_clear();
     out
 }
+
+/// Runs `work` with a spinner on standard error (drawn only on a terminal).
+pub fn with_spinner<T>(label: &str, work: impl FnOnce() -> T) -> T {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(label.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let out = work();
+    spinner.finish_and_clear();
+    out
+}

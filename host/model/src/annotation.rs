@@ -45,6 +45,10 @@ impl PayloadKind {
             PayloadKind::Text => "text",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [PayloadKind::Cuboid, PayloadKind::Verdict, PayloadKind::Ranking, PayloadKind::Rating, PayloadKind::Text].into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// An oriented 3D box in the cloud's coordinates (metres). Angles in radians: yaw about +z

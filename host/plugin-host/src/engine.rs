@@ -157,6 +157,11 @@ impl PluginEngine {
         Ok(component)
     }
 
+    /// What a compiled component imports and exports, checked against what the host provides.
+    pub fn inspect(&self, component: &Component) -> Result<crate::Declared, String> {
+        inspect::declared(&self.engine, component)
+    }
+
     /// Compiles, going through the on-disk cache. The key covers the engine's configuration and
     /// wasmtime's version (its compatibility hash) and the component's bytes.
     pub fn compile(&self, wasm: &[u8]) -> Result<Component, String> {

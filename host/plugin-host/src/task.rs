@@ -233,14 +233,14 @@ impl TaskPlugin {
         }
     }
 
-    /// Validates annotations of one item in one call.
-    pub fn validate(&mut self, item: &ItemData, subjects: &[Subject]) -> Result<Vec<Finding>, PluginError> {
+    /// Validates annotations of one item in one call. `options` are the task's `name=value` settings.
+    pub fn validate(&mut self, item: &ItemData, subjects: &[Subject], options: &[(String, String)]) -> Result<Vec<Finding>, PluginError> {
         let item_json = serde_json::to_string(item).expect("model types serialize");
         let raw: Vec<wit::Subject> = subjects
             .iter()
             .map(|s| wit::Subject { payload: serde_json::to_string(&s.payload).expect("model types serialize"), point_count: s.point_count })
             .collect();
-        let findings = self.call("validate", |store, b| b.cairn_plugin_task().call_validate(store, &item_json, &raw))?;
+        let findings = self.call("validate", |store, b| b.cairn_plugin_task().call_validate(store, &item_json, &raw, options))?;
         let invalid = |m: String| PluginError::new(&self.manifest.id, "validate", Failure::InvalidResult, m);
         if findings.len() > MAX_FINDINGS {
             return Err(invalid(format!("returned {} findings (at most {MAX_FINDINGS})", findings.len())));
@@ -263,10 +263,10 @@ impl TaskPlugin {
 
     /// Proposed annotations, each checked: it parses, passes the model's rules, is a kind the task
     /// produces, and names a declared class.
-    pub fn prelabel(&mut self, item: &ItemData, points: Option<&CloudChunk>) -> Result<Vec<Payload>, PluginError> {
+    pub fn prelabel(&mut self, item: &ItemData, points: Option<&CloudChunk>, options: &[(String, String)]) -> Result<Vec<Payload>, PluginError> {
         let item_json = serde_json::to_string(item).expect("model types serialize");
         let chunk = points.map(|c| wit::CloudChunk { origin: (c.origin[0], c.origin[1], c.origin[2]), positions: c.positions.clone() });
-        let result = self.call("prelabel", |store, b| b.cairn_plugin_task().call_prelabel(store, &item_json, chunk.as_ref()))?;
+        let result = self.call("prelabel", |store, b| b.cairn_plugin_task().call_prelabel(store, &item_json, chunk.as_ref(), options))?;
         let id = self.manifest.id.clone();
         let proposals = result.map_err(|m| PluginError::new(&id, "prelabel", Failure::Plugin, m))?;
         let invalid = |m: String| PluginError::new(&id, "prelabel", Failure::InvalidResult, m);
@@ -294,7 +294,7 @@ impl TaskPlugin {
 }
 
 fn check_info(raw: wit::TaskInfo, manifest: &Manifest) -> Result<TaskInfo, String> {
-    if raw.id != manifest.id {
+    if !manifest.id.is_empty() && raw.id != manifest.id {
         return Err(format!("describes itself as {:?} but its manifest says {:?}", raw.id, manifest.id));
     }
     let mut classes = Vec::with_capacity(raw.classes.len());

@@ -195,7 +195,7 @@ impl Project {
             )
             .at(&self.path)?;
         let mut annotation_rows = stmt.query([]).at(&self.path)?;
-        let mut next_annotation = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(ItemId, RecordAnnotation)>> {
+        let next_annotation = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(ItemId, RecordAnnotation)>> {
             while let Some(row) = rows.next().at(&self.path)? {
                 let kind: &str = row.get_ref(7).at(&self.path)?.as_str().map_err(|e| StoreError::sqlite(&self.path, e.into()))?;
                 if !kinds.is_empty() && !kinds.iter().any(|k| k.as_str() == kind) {

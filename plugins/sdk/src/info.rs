@@ -1,6 +1,7 @@
 //! What plugins declare and report, as plain Rust types.
 
 use cairn_model::Modality;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -165,5 +166,44 @@ impl TaskInfo {
             tools: Vec::new(),
             options: Vec::new(),
         }
+    }
+}
+
+/// A plugin's options (`name=value`) with every declared default filled in.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    values: BTreeMap<String, String>,
+}
+
+impl Options {
+    /// Declared defaults, overridden by the given pairs.
+    pub fn new(declared: &[OptionSpec], given: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut values: BTreeMap<_, _> =
+            declared.iter().filter_map(|o| o.default.clone().map(|d| (o.name.clone(), d))).collect();
+        values.extend(given);
+        Options { values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The value, or "" when unset (choice options always have one).
+    pub fn value(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.get(name) {
+            None | Some("false") | Some("no") | Some("0") => Ok(false),
+            Some("true") | Some("yes") | Some("1") => Ok(true),
+            Some(other) => Err(format!("option {name}: expected true or false, got {other:?}")),
+        }
+    }
+
+    pub fn number(&self, name: &str) -> Result<Option<f64>, String> {
+        self.get(name)
+            .map(|v| v.parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| format!("option {name}: {v:?} is not a number")))
+            .transpose()
     }
 }

@@ -56,7 +56,7 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::model::*;
     #[cfg(feature = "exporter")]
-    pub use crate::{export_exporter, Exporter, Options, Output, Records};
+    pub use crate::{export_exporter, Exporter, Output, Records};
     #[cfg(feature = "task")]
     pub use crate::{export_task, CloudChunk, Subject, Task};
     pub use std::io::Write as _;

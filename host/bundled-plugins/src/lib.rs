@@ -1,0 +1,4 @@
+//! The plugins inside the `cairn` binary: every crate under `plugins/tasks` and `plugins/exporters`,
+//! built for wasm32-wasip2 by this crate's build script.
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));

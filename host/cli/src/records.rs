@@ -1,0 +1,72 @@
+//! The records an exporter plugin reads, streamed from the project on a thread of their own so that
+//! reading the store overlaps with the plugin's work and memory stays bounded.
+
+use cairn_model::PayloadKind;
+use cairn_plugin_host::RecordSource;
+use cairn_store::Project;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+/// Records per message between the reader thread and the plugin.
+const CHUNK: usize = 512;
+/// Messages in flight: bounds memory to a few thousand records.
+const IN_FLIGHT: usize = 8;
+
+pub struct StoreRecords {
+    project: String,
+    total: u64,
+    chunks: Receiver<Result<Vec<String>, String>>,
+    pending: Vec<String>,
+    done: bool,
+}
+
+impl StoreRecords {
+    /// Opens its own connection to the project and starts reading. `kinds` limits the annotations
+    /// handed out (empty: all).
+    pub fn open(path: &Path, kinds: Vec<PayloadKind>) -> anyhow::Result<StoreRecords> {
+        let project = Project::open(path)?;
+        let name = project.name()?;
+        let total = project.item_count()?;
+        let (send, chunks) = sync_channel(IN_FLIGHT);
+        std::thread::Builder::new().name("cairn-export-reader".into()).spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let result = project.for_each_record::<anyhow::Error>(&kinds, |record| {
+                chunk.push(serde_json::to_string(&record)?);
+                if chunk.len() == CHUNK {
+                    // A closed channel means the export ended early; stop reading.
+                    send.send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))?;
+                }
+                Ok(())
+            });
+            let last = result.map(|()| chunk).map_err(|e| format!("{e:#}"));
+            let _ = send.send(last);
+        })?;
+        Ok(StoreRecords { project: name, total, chunks, pending: Vec::new(), done: false })
+    }
+}
+
+impl RecordSource for StoreRecords {
+    fn project(&self) -> String {
+        self.project.clone()
+    }
+
+    fn total(&self) -> u64 {
+        self.total
+    }
+
+    fn next_batch(&mut self, max: usize) -> Result<Vec<String>, String> {
+        while self.pending.len() < max && !self.done {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) if chunk.len() < CHUNK => {
+                    self.pending.extend(chunk);
+                    self.done = true;
+                }
+                Ok(Ok(chunk)) => self.pending.extend(chunk),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => self.done = true,
+            }
+        }
+        let take = self.pending.len().min(max);
+        Ok(self.pending.drain(..take).collect())
+    }
+}
