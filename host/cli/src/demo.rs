@@ -9,6 +9,39 @@ use std::path::{Path, PathBuf};
 const COMPARISONS: &[u8] = include_bytes!("../../../assets/demo/comparisons.jsonl");
 const SCAN_NAME: &str = "32-1-472-150-76.laz";
 const SCAN: &[u8] = include_bytes!("../../../assets/demo/scans/32-1-472-150-76.laz");
+/// Verdicts, rankings and boxes by two demo annotators, so exports have something to write.
+const ANNOTATIONS: &str = include_str!("../../../assets/demo/annotations.jsonl");
+
+#[derive(serde::Deserialize)]
+struct DemoAnnotation {
+    item: String,
+    annotator: String,
+    payload: cairn_model::Payload,
+}
+
+/// Adds the demo annotations once: each is an ordinary edit by its annotator, in the revision log.
+fn annotate(p: &mut Project) -> Result<usize> {
+    let annotations: Vec<DemoAnnotation> = ANNOTATIONS
+        .lines()
+        .enumerate()
+        .map(|(n, line)| serde_json::from_str(line).with_context(|| format!("demo annotations line {}", n + 1)))
+        .collect::<Result<_>>()?;
+    // Already there from an earlier run: the first demo annotator has edits.
+    if let Some(first) = annotations.first()
+        && let Some(existing) = p.annotator_by_name(&first.annotator)?
+        && !p.history(Some(existing.id))?.is_empty()
+    {
+        return Ok(0);
+    }
+    let mut added = 0;
+    for (n, a) in annotations.into_iter().enumerate() {
+        let annotator = p.ensure_annotator(&a.annotator, cairn_model::AnnotatorKind::Human)?;
+        let item = p.items_by_key(&a.item)?.into_iter().next().with_context(|| format!("demo annotations line {}: no item {}", n + 1, a.item))?;
+        p.apply(annotator, 0, cairn_store::Edit::Create { item: item.id, payload: a.payload })?;
+        added += 1;
+    }
+    Ok(added)
+}
 
 /// Where the demo's source files go: `<project stem>-data/` beside the project.
 fn data_dir(project: &Path) -> PathBuf {
@@ -39,6 +72,10 @@ pub fn run(project: &Path) -> Result<()> {
         })?;
         status::print_import(&report);
     }
+    let added = annotate(&mut p)?;
+    if added > 0 {
+        println!("added {added} demo annotations (verdicts, rankings and boxes by ana and ben)");
+    }
     println!();
     status::print_status(&p.status()?);
     println!();
@@ -46,5 +83,6 @@ pub fn run(project: &Path) -> Result<()> {
     println!("The demo project is {p}. Next:");
     println!("  cairn status {p}                    counts per dataset and annotator");
     println!("  cairn export {p} --out demo.jsonl   every item with its annotations");
+    println!("  cairn export {p} --with trl-preference --out trl/   DPO pairs (see `cairn plugin list`)");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The records an exporter plugin reads, streamed from the project on a thread of their own so that
 //! reading the store overlaps with the plugin's work and memory stays bounded.
 
-use cairn_model::PayloadKind;
+use cairn_model::{Modality, PayloadKind};
 use cairn_plugin_host::RecordSource;
 use cairn_store::Project;
 use std::path::Path;
@@ -22,15 +22,16 @@ pub struct StoreRecords {
 
 impl StoreRecords {
     /// Opens its own connection to the project and starts reading. `kinds` limits the annotations
-    /// handed out (empty: all).
+    /// handed out (empty: all), and the items to datasets that can hold them.
     pub fn open(path: &Path, kinds: Vec<PayloadKind>) -> anyhow::Result<StoreRecords> {
         let project = Project::open(path)?;
         let name = project.name()?;
-        let total = project.item_count()?;
+        let modalities = modalities_for(&kinds);
+        let total = project.item_count_of(&modalities)?;
         let (send, chunks) = sync_channel(IN_FLIGHT);
         std::thread::Builder::new().name("cairn-export-reader".into()).spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
-            let result = project.for_each_record::<anyhow::Error>(&kinds, |record| {
+            let result = project.for_each_record::<anyhow::Error>(&kinds, &modalities, |record| {
                 chunk.push(serde_json::to_string(&record)?);
                 if chunk.len() == CHUNK {
                     // A closed channel means the export ended early; stop reading.
@@ -43,6 +44,24 @@ impl StoreRecords {
         })?;
         Ok(StoreRecords { project: name, total, chunks, pending: Vec::new(), done: false })
     }
+}
+
+/// The modalities whose items can carry one of these payload kinds (all, when any kind fits both).
+fn modalities_for(kinds: &[PayloadKind]) -> Vec<Modality> {
+    let mut out = Vec::new();
+    for kind in kinds {
+        let fits: &[Modality] = match kind {
+            PayloadKind::Cuboid => &[Modality::PointCloud],
+            PayloadKind::Verdict | PayloadKind::Ranking => &[Modality::Comparison],
+            PayloadKind::Rating | PayloadKind::Text => &[Modality::PointCloud, Modality::Comparison],
+        };
+        for m in fits {
+            if !out.contains(m) {
+                out.push(*m);
+            }
+        }
+    }
+    out
 }
 
 impl RecordSource for StoreRecords {

@@ -39,13 +39,14 @@ pub fn declared(engine: &Engine, component: &Component) -> Result<Declared, Stri
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    // The network first: a component that opens sockets usually pulls in the file system too.
+    if let Some(name) = imports.iter().find(|n| n.starts_with("wasi:sockets/")) {
+        return Err(format!("the component imports {name}: plugins may not use the network"));
+    }
+    if let Some(name) = imports.iter().find(|n| n.starts_with("wasi:filesystem/")) {
+        return Err(format!("the component imports {name}: plugins may not use the file system (exporters write through the host's output)"));
+    }
     for name in &imports {
-        if name.starts_with("wasi:filesystem/") {
-            return Err(format!("the component imports {name}: plugins may not use the file system (exporters write through the host's output)"));
-        }
-        if name.starts_with("wasi:sockets/") {
-            return Err(format!("the component imports {name}: plugins may not use the network"));
-        }
         if !ALLOWED.iter().any(|prefix| name.starts_with(prefix)) {
             return Err(format!("the component imports {name}, which Cairn does not provide to plugins"));
         }

@@ -187,6 +187,11 @@ pub(crate) fn classify(plugin: &str, call: &str, err: wasmtime::Error, state: &H
             (Failure::Timeout, format!("no progress for {timeout_ms} ms; the call was stopped"))
         }
         Some(wasmtime::Trap::StackOverflow) => (Failure::StackOverflow, "the call recursed past the stack limit".to_string()),
+        // Compiled Rust keeps most of its stack in linear memory; running off its end is this trap.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => (
+            Failure::Trap,
+            "memory access out of bounds (a recursion too deep for the plugin's stack, or a bug in the plugin)".to_string(),
+        ),
         Some(wasmtime::Trap::UnreachableCodeReached) => {
             let tail = state.stderr_tail();
             let message = if tail.is_empty() { "the plugin panicked".to_string() } else { format!("the plugin panicked: {tail}") };

@@ -179,13 +179,24 @@ impl Project {
     }
 
     /// Walks items in import order, each with its live annotations (of the given kinds; all when empty),
-    /// the annotator's name and when the annotation was last set. One pass over two ordered queries,
-    /// so exports stream without holding the project in memory.
-    pub fn for_each_record<E>(&self, kinds: &[PayloadKind], mut f: impl FnMut(ExportRecord) -> Result<(), E>) -> Result<(), E>
+    /// the annotator's name and when the annotation was last set. Only items of datasets with one of
+    /// `modalities` (all when empty). One pass over two ordered queries, so exports stream without
+    /// holding the project in memory.
+    pub fn for_each_record<E>(
+        &self,
+        kinds: &[PayloadKind],
+        modalities: &[Modality],
+        mut f: impl FnMut(ExportRecord) -> Result<(), E>,
+    ) -> Result<(), E>
     where
         E: From<StoreError>,
     {
-        let datasets: std::collections::HashMap<_, _> = self.datasets()?.into_iter().map(|d| (d.id, d.name)).collect();
+        let datasets: std::collections::HashMap<_, _> = self
+            .datasets()?
+            .into_iter()
+            .filter(|d| modalities.is_empty() || modalities.contains(&d.modality))
+            .map(|d| (d.id, d.name))
+            .collect();
         let mut stmt = self
             .conn
             .prepare(
@@ -219,8 +230,14 @@ impl Project {
         // The next annotation not yet handed out, with its item id.
         let mut pending = next_annotation(&mut annotation_rows)?;
         self.for_each_item::<E>(None, |item| {
+            let Some(dataset) = datasets.get(&item.dataset) else { return Ok(()) };
             let mut annotations = Vec::new();
             while let Some((owner, _)) = &pending {
+                // Annotations of items left out (another modality) are passed over.
+                if *owner < item.id {
+                    pending = next_annotation(&mut annotation_rows)?;
+                    continue;
+                }
                 if *owner != item.id {
                     break;
                 }
@@ -228,9 +245,20 @@ impl Project {
                 annotations.push(annotation);
                 pending = next_annotation(&mut annotation_rows)?;
             }
-            let dataset = datasets.get(&item.dataset).cloned().unwrap_or_default();
-            f(ExportRecord { key: item.key, dataset, item: item.data, annotations })
+            f(ExportRecord { key: item.key, dataset: dataset.clone(), item: item.data, annotations })
         })
+    }
+
+    /// Items in datasets of the given modalities (all when empty).
+    pub fn item_count_of(&self, modalities: &[Modality]) -> Result<u64> {
+        let mut total = 0;
+        for d in self.datasets()? {
+            if modalities.is_empty() || modalities.contains(&d.modality) {
+                let n: i64 = self.conn.query_row("SELECT count(*) FROM items WHERE dataset_id = ?1", [d.id.0], |r| r.get(0)).at(&self.path)?;
+                total += n as u64;
+            }
+        }
+        Ok(total)
     }
 
     /// Live annotations of one item.
