@@ -28,6 +28,31 @@ fn json_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// The top-level keys of each line, in the order written (a `Value` would sort them).
+fn key_orders(path: &Path) -> Vec<Vec<String>> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str::<Keys>(l).unwrap().0).collect()
+}
+
 /// The demo's own annotations, as shipped in assets/.
 fn demo_annotations() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/annotations.jsonl")).unwrap();
@@ -78,9 +103,8 @@ fn demo_preference_exports_follow_the_conventions() {
     expect_code(&export(&project, "trl-preference", &[], &trl), 0);
     let rows = json_lines(&trl.join("preference.jsonl"));
     assert_eq!(rows.len(), pairs);
+    assert!(key_orders(&trl.join("preference.jsonl")).iter().all(|k| k == &["prompt", "chosen", "rejected"]));
     for row in &rows {
-        let keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["prompt", "chosen", "rejected"]);
         let prompt = row["prompt"].as_array().unwrap();
         assert_eq!(prompt.last().unwrap()["role"], "user");
         for side in ["chosen", "rejected"] {
@@ -155,9 +179,9 @@ fn demo_preference_exports_follow_the_conventions() {
     let rows = json_lines(&arena.join("battles.jsonl"));
     let verdicts = demo_annotations().iter().filter(|a| a["payload"]["kind"] == "verdict").count();
     assert_eq!(rows.len(), verdicts);
+    let arena_keys = ["question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b", "turn", "tstamp"];
+    assert!(key_orders(&arena.join("battles.jsonl")).iter().all(|k| k == &arena_keys));
     for row in &rows {
-        let keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b", "turn", "tstamp"]);
         assert!(["model_a", "model_b", "tie", "tie (bothbad)"].contains(&row["winner"].as_str().unwrap()));
         assert!(["ana", "ben"].contains(&row["judge"].as_str().unwrap()));
         let conversation = row["conversation_a"].as_array().unwrap();
