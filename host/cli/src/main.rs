@@ -160,6 +160,16 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// An export through the trl-preference plugin, and the plugin host's compile, load,
+    /// instantiate and call costs.
+    Plugins {
+        /// Preference records to export.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// LAS and LAZ reading, octree building and auto-fit, on the demo scan tiled to many points.
     Cloud {
         /// Points in the tiled file.
@@ -252,5 +262,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cloud { command: CloudCommand::Info { file, format, json } } => cloud_info::run(&file, format, json),
         Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
+        Command::Bench { what: BenchWhat::Plugins { records, dir } } => bench::plugins::run(records, dir),
     }
 }

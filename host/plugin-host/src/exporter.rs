@@ -190,6 +190,11 @@ impl ExporterPlugin {
         }
     }
 
+    /// Makes a sandboxed instance and drops it: what every export starts with. For timing.
+    pub fn instantiate_only(&self) -> Result<(), PluginError> {
+        self.instantiate("instantiate", HostState::new(self.granted.caps)).map(drop)
+    }
+
     /// Checks `name=value` options against what the plugin declared.
     pub fn check_options(&self, options: &[(String, String)]) -> Result<(), PluginError> {
         for (name, value) in options {
@@ -234,7 +239,8 @@ impl ExporterPlugin {
         let (mut store, instance) = self.instantiate("run", state)?;
         let dataset = store.data_mut().table().push(DatasetHandle).map_err(|e| PluginError::new(id, "run", Failure::Host, e.to_string()))?;
         let out = store.data_mut().table().push(OutputHandle).map_err(|e| PluginError::new(id, "run", Failure::Host, e.to_string()))?;
-        let result = instance.cairn_plugin_exporter().call_run(&mut store, options, dataset, out);
+        let options = crate::task::with_defaults(&self.info.options, options);
+        let result = instance.cairn_plugin_exporter().call_run(&mut store, &options, dataset, out);
         let result = match result {
             Ok(Ok(summary)) => Ok(summary),
             Ok(Err(message)) => Err(PluginError::new(id, "run", Failure::Plugin, message)),

@@ -24,6 +24,20 @@ pub(crate) fn option_from_wit(o: wit_types::OptionSpec) -> PluginOption {
     PluginOption { name: o.name, description: o.description, default: o.default_value, choices: o.choices }
 }
 
+/// The given `name=value` pairs plus every declared default that was not given: plugins receive
+/// complete settings and never need to call their own `describe` to learn defaults.
+pub(crate) fn with_defaults(declared: &[PluginOption], given: &[(String, String)]) -> Vec<(String, String)> {
+    let mut all = given.to_vec();
+    for o in declared {
+        if let Some(default) = &o.default
+            && !given.iter().any(|(name, _)| name == &o.name)
+        {
+            all.push((o.name.clone(), default.clone()));
+        }
+    }
+    all
+}
+
 pub(crate) fn check_options(options: &[PluginOption]) -> Result<(), String> {
     for (i, o) in options.iter().enumerate() {
         if o.name.is_empty() || options[..i].iter().any(|p| p.name == o.name) {
@@ -240,7 +254,8 @@ impl TaskPlugin {
             .iter()
             .map(|s| wit::Subject { payload: serde_json::to_string(&s.payload).expect("model types serialize"), point_count: s.point_count })
             .collect();
-        let findings = self.call("validate", |store, b| b.cairn_plugin_task().call_validate(store, &item_json, &raw, options))?;
+        let options = with_defaults(&self.info.options, options);
+        let findings = self.call("validate", |store, b| b.cairn_plugin_task().call_validate(store, &item_json, &raw, &options))?;
         let invalid = |m: String| PluginError::new(&self.manifest.id, "validate", Failure::InvalidResult, m);
         if findings.len() > MAX_FINDINGS {
             return Err(invalid(format!("returned {} findings (at most {MAX_FINDINGS})", findings.len())));
@@ -266,7 +281,8 @@ impl TaskPlugin {
     pub fn prelabel(&mut self, item: &ItemData, points: Option<&CloudChunk>, options: &[(String, String)]) -> Result<Vec<Payload>, PluginError> {
         let item_json = serde_json::to_string(item).expect("model types serialize");
         let chunk = points.map(|c| wit::CloudChunk { origin: (c.origin[0], c.origin[1], c.origin[2]), positions: c.positions.clone() });
-        let result = self.call("prelabel", |store, b| b.cairn_plugin_task().call_prelabel(store, &item_json, chunk.as_ref(), options))?;
+        let options = with_defaults(&self.info.options, options);
+        let result = self.call("prelabel", |store, b| b.cairn_plugin_task().call_prelabel(store, &item_json, chunk.as_ref(), &options))?;
         let id = self.manifest.id.clone();
         let proposals = result.map_err(|m| PluginError::new(&id, "prelabel", Failure::Plugin, m))?;
         let invalid = |m: String| PluginError::new(&id, "prelabel", Failure::InvalidResult, m);

@@ -168,7 +168,7 @@ impl<T: Exporter> wit::Guest for ExporterAdapter<T> {
     }
 
     fn run(options: Vec<(String, String)>, data: &Dataset, out: &HostOutput) -> Result<wit::ExportSummary, String> {
-        let options = Options::new(&T::describe().options, options);
+        let options = Options::new(&[], options);
         let mut records = Records::from_host(data);
         let mut output = Output::to_host(out);
         let summary = T::run(&options, &mut records, &mut output)?;

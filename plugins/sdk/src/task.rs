@@ -109,7 +109,7 @@ impl<T: Task> wit::Guest for TaskAdapter<T> {
     }
 
     fn validate(item: String, subjects: Vec<wit::Subject>, options: Vec<(String, String)>) -> Vec<(u32, wit_types::Finding)> {
-        let options = Options::new(&T::describe().options, options);
+        let options = Options::new(&[], options);
         let item: ItemData = match serde_json::from_str(&item) {
             Ok(item) => item,
             Err(e) => return vec![(0, finding(Finding::error("item", format!("unreadable item: {e}"))))],
@@ -136,7 +136,7 @@ impl<T: Task> wit::Guest for TaskAdapter<T> {
     }
 
     fn prelabel(item: String, points: Option<wit::CloudChunk>, options: Vec<(String, String)>) -> Result<Vec<String>, String> {
-        let options = Options::new(&T::describe().options, options);
+        let options = Options::new(&[], options);
         let item: ItemData = serde_json::from_str(&item).map_err(|e| format!("unreadable item: {e}"))?;
         let points = points.map(|c| CloudChunk { origin: [c.origin.0, c.origin.1, c.origin.2], positions: c.positions });
         let proposals = T::prelabel(&item, points.as_ref(), &options)?;

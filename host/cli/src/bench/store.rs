@@ -70,7 +70,7 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn write_comparisons(path: &Path, n: u64) -> Result<()> {
+pub(super) fn write_comparisons(path: &Path, n: u64) -> Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for i in 0..n {
         let line = serde_json::json!({

@@ -10,7 +10,7 @@
 
 use cairn_plugin_sdk::preference::{self, Policy, TiePolicy};
 use cairn_plugin_sdk::prelude::*;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 pub struct TrlPreference;
 
@@ -63,40 +63,93 @@ impl Settings {
         })
     }
 
-    /// The prompt part of a row, and how a completion is written after it.
-    fn prompt(&self, c: &Comparison) -> Value {
+    /// The prompt column (explicit prompt only).
+    fn prompt<'a>(&self, c: &'a Comparison) -> Side<'a> {
         match self.shape {
-            Shape::Conversational => json!(c.messages),
-            Shape::Standard if self.hh_template => Value::String(hh_prompt(c)),
-            Shape::Standard => Value::String(c.messages.iter().map(|m| m.content.to_text()).collect::<Vec<_>>().join("\n\n")),
+            Shape::Conversational => Side::Messages(&c.messages),
+            Shape::Standard if self.hh_template => Side::Text(hh_prompt(c)),
+            Shape::Standard => Side::Text(plain_prompt(c)),
         }
     }
 
-    /// A completion on its own (explicit prompt) or with the conversation (implicit prompt).
-    fn completion(&self, c: &Comparison, response: u32, prompt: &Value) -> Value {
+    /// A completion on its own (explicit prompt) or with the conversation before it (implicit).
+    fn completion<'a>(&self, c: &'a Comparison, response: u32) -> Side<'a> {
         let index = response as usize;
         match self.shape {
-            Shape::Conversational => {
-                let turn = json!({"role": "assistant", "content": c.responses[index].content});
-                if self.explicit_prompt {
-                    json!([turn])
-                } else {
-                    let mut all = prompt.as_array().cloned().unwrap_or_default();
-                    all.push(turn);
-                    Value::Array(all)
-                }
-            }
+            Shape::Conversational if self.explicit_prompt => Side::Turn(&c.responses[index].content),
+            Shape::Conversational => Side::Conversation(&c.messages, &c.responses[index].content),
             Shape::Standard => {
                 let text = if self.hh_template { hh_completion(c, index) } else { c.responses[index].content.to_text() };
-                if self.explicit_prompt {
-                    Value::String(text)
-                } else {
-                    let joiner = if self.hh_template { "" } else { "\n\n" };
-                    Value::String(format!("{}{joiner}{text}", prompt.as_str().unwrap_or_default()))
+                match (self.explicit_prompt, self.hh_template) {
+                    (true, _) => Side::Text(text),
+                    (false, true) => Side::Text(format!("{}{text}", hh_prompt(c))),
+                    (false, false) => Side::Text(format!("{}\n\n{text}", plain_prompt(c))),
                 }
             }
         }
     }
+}
+
+fn plain_prompt(c: &Comparison) -> String {
+    c.messages.iter().map(|m| m.content.to_text()).collect::<Vec<_>>().join("\n\n")
+}
+
+/// One column of a row, serialized straight from the record (no intermediate JSON values: this is
+/// the hot loop of an export).
+enum Side<'a> {
+    Text(String),
+    Messages(&'a [Message]),
+    /// `[{"role": "assistant", "content": …}]`
+    Turn(&'a Content),
+    /// The conversation followed by the assistant turn.
+    Conversation(&'a [Message], &'a Content),
+}
+
+#[derive(Serialize)]
+struct AssistantTurn<'a> {
+    role: &'static str,
+    content: &'a Content,
+}
+
+impl Serialize for Side<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self {
+            Side::Text(text) => s.serialize_str(text),
+            Side::Messages(messages) => messages.serialize(s),
+            Side::Turn(content) => [AssistantTurn { role: "assistant", content }].serialize(s),
+            Side::Conversation(messages, content) => {
+                let mut seq = s.serialize_seq(Some(messages.len() + 1))?;
+                for m in *messages {
+                    seq.serialize_element(m)?;
+                }
+                seq.serialize_element(&AssistantTurn { role: "assistant", content })?;
+                seq.end()
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PairedRow<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a Side<'a>>,
+    chosen: Side<'a>,
+    rejected: Side<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    margin: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotator: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct UnpairedRow<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a Side<'a>>,
+    completion: Side<'a>,
+    label: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotator: Option<&'a str>,
 }
 
 impl Exporter for TrlPreference {
@@ -126,18 +179,49 @@ impl Exporter for TrlPreference {
             let record = record?;
             let c = preference::comparison(&record)?;
             let prompt = settings.prompt(c);
-            let rows = if settings.unpaired { unpaired_rows(&settings, &record, c, &prompt, &mut summary)? } else {
-                paired_rows(&settings, &record, c, &prompt, &mut summary)?
-            };
-            for row in rows {
+            let prompt = settings.explicit_prompt.then_some(&prompt);
+            let mut write = |row: &dyn erased::Row| -> Result<(), String> {
                 line.clear();
-                serde_json::to_writer(&mut line, &row).map_err(|e| e.to_string())?;
+                row.write(&mut line).map_err(|e| format!("item {}: {e}", record.key))?;
                 line.push(b'\n');
                 out.write_all(&line).map_err(|e| e.to_string())?;
                 summary.written += 1;
+                Ok(())
+            };
+            if settings.unpaired {
+                for (response, label, annotator) in unpaired_labels(&settings, &record, c, &mut summary.skipped)? {
+                    let annotator = settings.annotator_column.then_some(annotator.as_str());
+                    write(&UnpairedRow { prompt, completion: settings.completion(c, response), label, annotator })?;
+                }
+            } else {
+                let (pairs, skipped) = settings.policy.pairs(&record);
+                summary.skipped += skipped;
+                for pair in &pairs {
+                    check_index(&record, c, pair.chosen)?;
+                    check_index(&record, c, pair.rejected)?;
+                    write(&PairedRow {
+                        prompt,
+                        chosen: settings.completion(c, pair.chosen),
+                        rejected: settings.completion(c, pair.rejected),
+                        margin: if settings.margin { pair.strength.map(f64::from) } else { None },
+                        annotator: settings.annotator_column.then_some(pair.annotator.as_str()),
+                    })?;
+                }
             }
         }
         Ok(summary)
+    }
+}
+
+/// Rows of either shape behind one writer.
+mod erased {
+    pub trait Row {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+    }
+    impl<T: serde::Serialize> Row for T {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
     }
 }
 
@@ -149,33 +233,9 @@ fn check_index(record: &ExportRecord, c: &Comparison, index: u32) -> Result<(), 
     }
 }
 
-fn paired_rows(settings: &Settings, record: &ExportRecord, c: &Comparison, prompt: &Value, summary: &mut Summary) -> Result<Vec<Value>, String> {
-    let (pairs, skipped) = settings.policy.pairs(record);
-    summary.skipped += skipped;
-    let mut rows = Vec::with_capacity(pairs.len());
-    for pair in pairs {
-        check_index(record, c, pair.chosen)?;
-        check_index(record, c, pair.rejected)?;
-        let mut row = Map::new();
-        if settings.explicit_prompt {
-            row.insert("prompt".into(), prompt.clone());
-        }
-        row.insert("chosen".into(), settings.completion(c, pair.chosen, prompt));
-        row.insert("rejected".into(), settings.completion(c, pair.rejected, prompt));
-        if settings.margin && let Some(strength) = pair.strength {
-            row.insert("margin".into(), json!(strength as f64));
-        }
-        if settings.annotator_column {
-            row.insert("annotator".into(), json!(pair.annotator));
-        }
-        rows.push(Value::Object(row));
-    }
-    Ok(rows)
-}
-
-/// KTO rows: each judged response once per annotator, labelled desirable or not. A tie marks both
-/// responses desirable (under `ties=both-ways`), "both bad" marks both undesirable.
-fn unpaired_rows(settings: &Settings, record: &ExportRecord, c: &Comparison, prompt: &Value, summary: &mut Summary) -> Result<Vec<Value>, String> {
+/// KTO labels: each judged response once per annotator, desirable or not. A tie marks both responses
+/// desirable (under `ties=both-ways`), "both bad" marks both undesirable.
+fn unpaired_labels(settings: &Settings, record: &ExportRecord, c: &Comparison, skipped: &mut u64) -> Result<Vec<(u32, bool, String)>, String> {
     fn add(response: u32, label: bool, who: &str, labelled: &mut Vec<(u32, bool, String)>) {
         if !labelled.iter().any(|(r, l, w)| *r == response && *l == label && w == who) {
             labelled.push((response, label, who.to_string()));
@@ -201,7 +261,7 @@ fn unpaired_rows(settings: &Settings, record: &ExportRecord, c: &Comparison, pro
                     add(v.a, true, &a.annotator, &mut labels);
                     add(v.b, true, &a.annotator, &mut labels);
                 }
-                Winner::Tie => summary.skipped += 1,
+                Winner::Tie => *skipped += 1,
             },
             Payload::Ranking(r) => {
                 for (upper, lower) in preference::ranking_pairs(&r.tiers, settings.policy.rankings) {
@@ -212,21 +272,10 @@ fn unpaired_rows(settings: &Settings, record: &ExportRecord, c: &Comparison, pro
             _ => {}
         }
     }
-    let mut rows = Vec::with_capacity(labels.len());
-    for (response, label, annotator) in labels {
-        check_index(record, c, response)?;
-        let mut row = Map::new();
-        if settings.explicit_prompt {
-            row.insert("prompt".into(), prompt.clone());
-        }
-        row.insert("completion".into(), settings.completion(c, response, prompt));
-        row.insert("label".into(), json!(label));
-        if settings.annotator_column {
-            row.insert("annotator".into(), json!(annotator));
-        }
-        rows.push(Value::Object(row));
+    for (response, _, _) in &labels {
+        check_index(record, c, *response)?;
     }
-    Ok(rows)
+    Ok(labels)
 }
 
 export_exporter!(TrlPreference);
