@@ -101,10 +101,10 @@ impl Registry {
             }
         }
         if let Some(dir) = user_dir {
-            registry.scan(dir, |d| PluginSource::User(d));
+            registry.scan(dir, PluginSource::User);
         }
         if let Some(dir) = project_dir {
-            registry.scan(dir, |d| PluginSource::Project(d));
+            registry.scan(dir, PluginSource::Project);
         }
         registry.entries.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
         registry
