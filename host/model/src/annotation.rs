@@ -136,6 +136,14 @@ fn one() -> u32 {
 }
 
 impl PairwiseVerdict {
+    /// A verdict given on screen (`winner` in terms of the left and right slots) stored in canonical
+    /// order: `a < b` index `Comparison::responses`, and the order shown is kept with it.
+    pub fn from_shown(shown_order: &[u32], left_slot: usize, right_slot: usize, winner: Winner) -> Self {
+        let (left, right) = (shown_order[left_slot], shown_order[right_slot]);
+        let (a, b, winner) = if left < right { (left, right, winner) } else { (right, left, winner.swapped()) };
+        PairwiseVerdict { a, b, winner, strength: None, criteria: BTreeMap::new(), rationale: None, shown_order: Some(shown_order.to_vec()) }
+    }
+
     pub fn new(winner: Winner) -> Self {
         PairwiseVerdict {
             a: 0,
@@ -214,5 +222,24 @@ impl PointLabelChunk {
     /// Index of the first point this chunk covers.
     pub fn first_point(&self) -> u64 {
         self.chunk as u64 * POINT_LABEL_CHUNK as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_given_on_screen_are_stored_in_canonical_order() {
+        // Response 1 shown on the left, 0 on the right; the person picks the left one.
+        let v = PairwiseVerdict::from_shown(&[1, 0], 0, 1, Winner::A);
+        assert_eq!((v.a, v.b, v.winner), (0, 1, Winner::B));
+        assert_eq!(v.shown_order, Some(vec![1, 0]));
+        // Shown in canonical order: nothing changes.
+        let v = PairwiseVerdict::from_shown(&[0, 1], 0, 1, Winner::A);
+        assert_eq!((v.a, v.b, v.winner), (0, 1, Winner::A));
+        // Three responses, slots 1 and 2 compared, a tie stays a tie.
+        let v = PairwiseVerdict::from_shown(&[2, 1, 0], 1, 2, Winner::Tie);
+        assert_eq!((v.a, v.b, v.winner), (0, 1, Winner::Tie));
     }
 }

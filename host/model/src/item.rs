@@ -193,4 +193,7 @@ pub struct Assignment {
     pub item: ItemId,
     pub annotator: AnnotatorId,
     pub shown_order: Vec<u32>,
+    /// A reference check: the item has a known answer the annotator does not see.
+    #[serde(default)]
+    pub gold: bool,
 }

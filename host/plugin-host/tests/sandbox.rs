@@ -231,3 +231,27 @@ fn the_bundled_tasks_validate_real_annotations() {
     let findings = cuboids.validate(&frame(0), &subjects[2..], &[("min-points".into(), "1".into())]).unwrap();
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+#[test]
+fn exports_and_task_calls_run_on_worker_threads() {
+    // The app keeps plugin calls off its frame loop: plugins must move to, and be shared with, workers.
+    let plugin = std::sync::Arc::new(hostile());
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let plugin = plugin.clone();
+            std::thread::spawn(move || {
+                let dest = tempfile::tempdir().unwrap();
+                run(&plugin, "ok", dest.path()).unwrap().written
+            })
+        })
+        .collect();
+    for worker in workers {
+        assert_eq!(worker.join().unwrap(), 3);
+    }
+    let mut task: TaskPlugin = registry().get("malformed-task").unwrap().load_task(engine()).unwrap();
+    let classes = std::thread::spawn(move || {
+        let _ = task.prelabel(&frame(0), None, &[]);
+        task.info().classes.len()
+    });
+    assert_eq!(classes.join().unwrap(), 1);
+}

@@ -34,48 +34,9 @@ impl Project {
     pub fn apply(&mut self, annotator: AnnotatorId, active_ms: u64, edit: Edit) -> Result<EditOutcome> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        let (action, annotation, item, before, after) = match &edit {
-            Edit::Create { item, payload } => {
-                let data = item_data(&tx, &path, *item)?;
-                let after = checked_json(payload, &data)?;
-                tx.execute(
-                    "INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, 0)",
-                    params![item.0, annotator.0, payload.kind().as_str(), after],
-                )
-                .at(&path)?;
-                ("create", tx.last_insert_rowid(), *item, None, Some(after))
-            }
-            Edit::Update { annotation, payload } => {
-                let live = live_annotation(&tx, &path, *annotation)?;
-                if live.kind != payload.kind().as_str() {
-                    return Err(StoreError::Invalid {
-                        what: format!("update of annotation {annotation}"),
-                        findings: vec![cairn_model::ValidationError::new(
-                            "kind",
-                            format!("an update cannot turn a {} into a {}", live.kind, payload.kind().as_str()),
-                        )],
-                    });
-                }
-                let data = item_data(&tx, &path, live.item)?;
-                let after = checked_json(payload, &data)?;
-                ("update", annotation.0, live.item, Some(live.payload), Some(after))
-            }
-            Edit::Delete { annotation } => {
-                let live = live_annotation(&tx, &path, *annotation)?;
-                ("delete", annotation.0, live.item, Some(live.payload), None)
-            }
-        };
-        tx.execute(
-            "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, active_ms, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'done')",
-            params![annotator.0, now_ms(), action, annotation, item.0, before, after, active_ms as i64],
-        )
-        .at(&path)?;
-        let revision = tx.last_insert_rowid();
-        set_annotation(&tx, &path, annotation, after.as_deref(), revision)?;
-        drop_redo_stack(&tx, &path, annotator)?;
+        let outcome = apply_in(&tx, &path, annotator, active_ms, &edit)?;
         tx.commit().at(&path)?;
-        Ok(EditOutcome { revision: RevisionId(revision), annotation: AnnotationId(annotation) })
+        Ok(outcome)
     }
 
     /// Reverts the annotator's latest edit that is not undone yet. `Ok(None)` when there is nothing to undo.
@@ -229,4 +190,49 @@ pub(crate) fn drop_redo_stack(tx: &Transaction<'_>, path: &Path, annotator: Anno
     tx.execute("UPDATE revisions SET state = 'dropped' WHERE annotator_id = ?1 AND state = 'undone'", [annotator.0])
         .at(path)?;
     Ok(())
+}
+
+/// One edit inside a transaction the caller owns (an edit alone, or a submission with its assignment).
+pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, active_ms: u64, edit: &Edit) -> Result<EditOutcome> {
+    let (action, annotation, item, before, after) = match edit {
+        Edit::Create { item, payload } => {
+            let data = item_data(tx, path, *item)?;
+            let after = checked_json(payload, &data)?;
+            tx.execute(
+                "INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, 0)",
+                params![item.0, annotator.0, payload.kind().as_str(), after],
+            )
+            .at(path)?;
+            ("create", tx.last_insert_rowid(), *item, None, Some(after))
+        }
+        Edit::Update { annotation, payload } => {
+            let live = live_annotation(tx, path, *annotation)?;
+            if live.kind != payload.kind().as_str() {
+                return Err(StoreError::Invalid {
+                    what: format!("update of annotation {annotation}"),
+                    findings: vec![cairn_model::ValidationError::new(
+                        "kind",
+                        format!("an update cannot turn a {} into a {}", live.kind, payload.kind().as_str()),
+                    )],
+                });
+            }
+            let data = item_data(tx, path, live.item)?;
+            let after = checked_json(payload, &data)?;
+            ("update", annotation.0, live.item, Some(live.payload), Some(after))
+        }
+        Edit::Delete { annotation } => {
+            let live = live_annotation(tx, path, *annotation)?;
+            ("delete", annotation.0, live.item, Some(live.payload), None)
+        }
+    };
+    tx.execute(
+        "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, active_ms, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'done')",
+        params![annotator.0, now_ms(), action, annotation, item.0, before, after, active_ms as i64],
+    )
+    .at(path)?;
+    let revision = tx.last_insert_rowid();
+    set_annotation(tx, path, annotation, after.as_deref(), revision)?;
+    drop_redo_stack(tx, path, annotator)?;
+    Ok(EditOutcome { revision: RevisionId(revision), annotation: AnnotationId(annotation) })
 }

@@ -1,4 +1,4 @@
-use cairn_model::{AnnotationId, ItemId, ValidationError, describe_findings};
+use cairn_model::{AnnotationId, AssignmentId, ItemId, ValidationError, describe_findings};
 use std::path::{Path, PathBuf};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -30,6 +30,8 @@ pub enum StoreError {
     Invalid { what: String, findings: Vec<ValidationError> },
     #[error("cannot {action}: annotation {annotation} was changed since by another edit (revision {by})")]
     Conflict { action: &'static str, annotation: AnnotationId, by: i64 },
+    #[error("assignment {assignment}: {message}")]
+    Assignment { assignment: AssignmentId, message: String },
     #[error("cannot {action}: the point labels of item {item} were changed since by another edit")]
     LabelConflict { action: &'static str, item: ItemId },
     #[error("{path}: stored JSON in {table} row {id} is unreadable: {source}")]

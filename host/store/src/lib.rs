@@ -14,6 +14,7 @@ mod edit;
 mod error;
 mod labels;
 mod project;
+mod queue;
 mod read;
 mod schema;
 
@@ -22,6 +23,7 @@ pub use codec::{EncodedItem, encode_item};
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};
 pub use project::Project;
+pub use queue::{AssignmentState, QueuePolicy};
 pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 

@@ -211,7 +211,7 @@ impl Project {
             .at(&self.path)?;
         let shown_order = serde_json::from_str(&order)
             .map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
-        Ok(cairn_model::Assignment { id: cairn_model::AssignmentId(id), item, annotator, shown_order })
+        Ok(cairn_model::Assignment { id: cairn_model::AssignmentId(id), item, annotator, shown_order, gold: false })
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 pub const APPLICATION_ID: u32 = 0x4341_4952;
 
 /// Migrations in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -103,6 +103,17 @@ CREATE TABLE assignments (
     created_at   INTEGER NOT NULL,
     UNIQUE (item_id, annotator_id)
 ) STRICT;
+"#;
+
+/// The judging queue: where each assignment stands, why it was skipped, whether it was flagged for
+/// review, and whether it was a gold (reference) check.
+const V2: &str = r#"
+ALTER TABLE assignments ADD COLUMN state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'skipped'));
+ALTER TABLE assignments ADD COLUMN skip_reason TEXT;
+ALTER TABLE assignments ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN gold INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX assignments_by_annotator ON assignments (annotator_id, state);
+CREATE INDEX annotations_by_annotator ON annotations (annotator_id, item_id);
 "#;
 
 /// What the header of an existing file says.
