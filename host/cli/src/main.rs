@@ -5,9 +5,11 @@ mod cloud_info;
 mod demo;
 mod export;
 mod exit;
+mod open;
 mod plugins;
 mod progress;
 mod records;
+mod stats;
 mod status;
 
 use anyhow::{Context, Result};
@@ -26,27 +28,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the demo project from the bundled data and show what it holds.
+    /// Build the demo project from the bundled data, show what it holds, and open it in the app
+    /// (when a display is available).
     Demo {
         /// Where to put the demo project (its scan is written next to it).
         #[arg(long, default_value = "cairn-demo.cairn")]
         project: PathBuf,
+        /// Only build the project; do not open the app.
+        #[arg(long)]
+        no_open: bool,
+    },
+    /// Open a project in the annotator app (comparison judging from the queue).
+    Open {
+        project: PathBuf,
+        /// Judge as this person (asked on screen when left out).
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Annotators per item.
+        #[arg(long, default_value_t = 1)]
+        overlap: u32,
+        /// Whose answers are the reference for gold checks, e.g. `import:hh-rlhf`.
+        #[arg(long)]
+        gold_annotator: Option<String>,
+        /// Every n-th item is a gold check (needs --gold-annotator).
+        #[arg(long, default_value_t = 10)]
+        gold_every: u32,
+        /// The task plugin whose questions and guidelines to use.
+        #[arg(long, default_value = "pairwise-preference")]
+        task: String,
+        /// Save a picture of the window once the first item is drawn, then exit.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
     },
     /// Create a new, empty project file.
     Init {
         /// The project file to create, e.g. `labels.cairn`.
         project: PathBuf,
     },
-    /// Import comparisons (JSONL) or point clouds (a file, a directory of frames, or of sequences).
+    /// Import comparisons (JSONL), judgments on comparisons already imported (`--format judgments`),
+    /// or point clouds (a file, a directory of frames, or of sequences).
     Import {
         project: PathBuf,
         /// Files or directories to import, each in its own transaction.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// jsonl (native), hh-rlhf, trl, las, laz, pcd, kitti-bin or ply; detected when left out.
+        /// jsonl (native), hh-rlhf, trl, judgments, las, laz, pcd, kitti-bin or ply; detected when left
+        /// out, except judgments (verdicts and rankings on comparisons already in the project).
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
-        /// Dataset to import into (default: the file or directory name).
+        /// Dataset to import into (default: the file or directory name). With judgments: the dataset
+        /// whose comparisons the item keys name (default: all).
         #[arg(long)]
         dataset: Option<String>,
         /// Store the valid records and report each invalid one, instead of refusing the file.
@@ -85,6 +116,19 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Annotation quality: agreement (percent, Cohen's and Fleiss' kappa, Krippendorff's alpha),
+    /// gold accuracy, speed, position bias, and a Bradley–Terry leaderboard of the models.
+    Stats {
+        project: PathBuf,
+        /// The reference annotator for gold accuracy, e.g. `import:hh-rlhf`.
+        #[arg(long)]
+        gold_annotator: Option<String>,
+        /// Count imported and model verdicts too (by default only people's).
+        #[arg(long)]
+        include_sources: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Check the project file: SQLite integrity and the current state against the revision log.
     Check { project: PathBuf },
@@ -199,7 +243,21 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { project } => demo::run(&project),
+        Command::Demo { project, no_open } => {
+            demo::run(&project)?;
+            if no_open {
+                return Ok(());
+            }
+            if !open::display_available() {
+                println!("No display here, so the app was not opened; on a desktop, run: cairn open {}", project.display());
+                return Ok(());
+            }
+            println!("Opening the comparison view (judging as demo-user; G shows the guidelines and keys) …");
+            open::run(&project, Some("demo-user".into()), 1, None, 0, "pairwise-preference".into(), None)
+        }
+        Command::Open { project, annotator, overlap, gold_annotator, gold_every, task, screenshot } => {
+            open::run(&project, annotator, overlap, gold_annotator.as_deref(), gold_every, task, screenshot)
+        }
         Command::Init { project } => {
             Project::create(&project)?;
             println!("created {}", project.display());
@@ -246,6 +304,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("created {}; build it with: cd {} && cargo build --release --target wasm32-wasip2", dir.display(), dir.display());
             Ok(())
         }
+        Command::Stats { project, gold_annotator, include_sources, json } => stats::run(&project, gold_annotator, include_sources, json),
         Command::Check { project } => {
             let p = Project::open(&project)?;
             let integrity = p.integrity_check()?;

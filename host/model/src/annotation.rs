@@ -163,6 +163,19 @@ pub struct Ranking {
     pub tiers: Vec<Vec<u32>>,
 }
 
+impl Ranking {
+    /// Every (better, worse) pair: each member of a tier beats every member of each lower tier.
+    pub fn pairs(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (t, tier) in self.tiers.iter().enumerate() {
+            for &upper in tier {
+                out.extend(self.tiers[t + 1..].iter().flatten().map(|&lower| (upper, lower)));
+            }
+        }
+        out
+    }
+}
+
 /// A score on an anchored scale, for one response (or the item as a whole).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rating {

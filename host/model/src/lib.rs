@@ -9,6 +9,7 @@ mod hh;
 mod ids;
 mod item;
 mod record;
+pub mod stats;
 mod validate;
 
 pub use annotation::*;

@@ -146,6 +146,11 @@ impl Project {
         Ok(outcomes)
     }
 
+    /// Opens a finished assignment again (after its submission was taken back with undo).
+    pub fn reopen(&mut self, assignment: AssignmentId) -> Result<()> {
+        self.set_assignment(assignment, "UPDATE assignments SET state = 'open' WHERE id = ?1 AND ?2", true)
+    }
+
     /// Passes on an item, with the annotator's reason; it goes back to the queue for others.
     pub fn skip(&mut self, assignment: AssignmentId, reason: &str) -> Result<()> {
         self.set_assignment(assignment, "UPDATE assignments SET state = 'skipped', skip_reason = ?2 WHERE id = ?1", reason)

@@ -174,10 +174,13 @@ impl Policy {
 
 /// (better, worse) pairs of a ranking (best tier first; members of a tier are tied).
 pub fn ranking_pairs(tiers: &[Vec<u32>], policy: RankingPolicy) -> Vec<(u32, u32)> {
+    if policy == RankingPolicy::AllPairs {
+        return cairn_model::Ranking { tiers: tiers.to_vec() }.pairs();
+    }
     let mut out = Vec::new();
     for (t, tier) in tiers.iter().enumerate() {
         let lower: Vec<u32> = match policy {
-            RankingPolicy::AllPairs => tiers[t + 1..].iter().flatten().copied().collect(),
+            RankingPolicy::AllPairs => unreachable!("handled above"),
             RankingPolicy::BestVsRest if t == 0 => tiers[1..].iter().flatten().copied().collect(),
             RankingPolicy::BestVsRest => Vec::new(),
             RankingPolicy::Adjacent => tiers.get(t + 1).cloned().unwrap_or_default(),

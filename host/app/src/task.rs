@@ -1,0 +1,79 @@
+//! The task plugin's questions and guidelines, loaded on a worker thread so the window opens at once.
+
+use crate::AppOptions;
+use bevy::prelude::*;
+use cairn_plugin_host::{HostConfig, PluginEngine, QuestionKind, Registry};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
+
+/// What the judging controls ask, from the task plugin.
+#[derive(Resource, Clone, Debug)]
+pub struct TaskSchema {
+    /// Per-criterion questions (`criteria.<name>` choice questions).
+    pub criteria: Vec<String>,
+    /// Markdown shown one key away (G).
+    pub guidelines: String,
+}
+
+pub struct TaskPlugin {
+    loaded: Mutex<Option<Receiver<Result<TaskSchema, String>>>>,
+}
+
+impl TaskPlugin {
+    pub fn new(options: &AppOptions) -> Self {
+        let (send, receive) = channel();
+        let bundled = options.plugins.clone();
+        let project_dir = cairn_plugin_host::project_plugin_dir(&options.project);
+        let task = options.task.clone();
+        std::thread::spawn(move || {
+            let load = || -> Result<TaskSchema, String> {
+                let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
+                let entry = registry.get(&task).ok_or_else(|| format!("no task plugin {task:?}"))?;
+                let engine = PluginEngine::new(HostConfig::default())?;
+                let plugin = entry.load_task(&engine).map_err(|e| e.to_string())?;
+                Ok(schema_of(plugin.info()))
+            };
+            let _ = send.send(load());
+        });
+        TaskPlugin { loaded: Mutex::new(Some(receive)) }
+    }
+}
+
+/// Criteria are the task's `criteria.*` choice questions; the rest of the schema drives the controls.
+pub fn schema_of(info: &cairn_plugin_host::TaskInfo) -> TaskSchema {
+    let criteria = info
+        .questions
+        .iter()
+        .filter(|q| matches!(q.kind, QuestionKind::Choice(_)))
+        .filter_map(|q| q.id.strip_prefix("criteria.").map(str::to_string))
+        .collect();
+    TaskSchema { criteria, guidelines: info.guidelines.clone() }
+}
+
+#[derive(Resource)]
+struct Loading(Mutex<Receiver<Result<TaskSchema, String>>>);
+
+impl Plugin for TaskPlugin {
+    fn build(&self, app: &mut App) {
+        if let Some(receiver) = self.loaded.lock().expect("task loader lock").take() {
+            app.insert_resource(Loading(Mutex::new(receiver))).add_systems(Update, receive);
+        }
+    }
+}
+
+fn receive(loading: Option<Res<Loading>>, mut schema: ResMut<TaskSchema>, mut status: ResMut<crate::Status>, mut commands: Commands) {
+    let Some(loading) = loading else { return };
+    let result = loading.0.lock().expect("task loader lock").try_recv();
+    match result {
+        Ok(Ok(loaded)) => {
+            *schema = loaded;
+            commands.remove_resource::<Loading>();
+        }
+        Ok(Err(e)) => {
+            status.message = format!("task plugin: {e}; using the default questions");
+            schema.guidelines = "No guidelines: the task plugin could not be loaded.".into();
+            commands.remove_resource::<Loading>();
+        }
+        Err(_) => {}
+    }
+}

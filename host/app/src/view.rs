@@ -1,0 +1,287 @@
+//! The comparison view, drawn with egui: the conversation, the responses side by side (blind), the
+//! verdict controls, guidelines and the key help.
+
+use crate::judge::{Judging, DEFAULT_CRITERIA};
+use crate::session::{self, Annotator, Current, Panels, Status, Workspace, KEYS};
+use crate::TaskSchema;
+use bevy::prelude::*;
+use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
+use cairn_model::{Role, Winner};
+use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
+
+/// Responses longer than this many characters start collapsed.
+const COLLAPSE_AT: usize = 1_500;
+
+pub struct ViewPlugin;
+
+impl Plugin for ViewPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Markdown>().init_resource::<NameEntry>().add_systems(EguiPrimaryContextPass, draw);
+    }
+}
+
+/// Rendered-Markdown cache and the shared scroll offset of the response columns.
+#[derive(Resource, Default)]
+struct Markdown {
+    cache: CommonMarkCache,
+    scroll: f32,
+}
+
+#[derive(Resource, Default)]
+struct NameEntry(String);
+
+fn role_colour(role: Role) -> egui::Color32 {
+    match role {
+        Role::System | Role::Developer => egui::Color32::from_rgb(150, 150, 160),
+        Role::User => egui::Color32::from_rgb(90, 160, 240),
+        Role::Assistant => egui::Color32::from_rgb(120, 200, 130),
+        Role::Tool => egui::Color32::from_rgb(220, 170, 80),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    mut contexts: EguiContexts,
+    mut commands: Commands,
+    annotator: Res<Annotator>,
+    mut current: ResMut<Current>,
+    mut status: ResMut<Status>,
+    mut panels: ResMut<Panels>,
+    mut markdown: ResMut<Markdown>,
+    mut name: ResMut<NameEntry>,
+    schema: Res<TaskSchema>,
+    workspace: Res<Workspace>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let ctx = &ctx;
+    panels.typing = ctx.egui_wants_keyboard_input();
+    // egui 0.36 lays panels out inside a root Ui that covers the window.
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "cairn-root".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
+
+    egui::Panel::top("bar").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong("Cairn — compare");
+            ui.separator();
+            match &annotator.0 {
+                Some((_, who)) => ui.label(format!("judging as {who}")),
+                None => ui.label("not signed in"),
+            };
+            ui.separator();
+            ui.label(format!("{} submitted", status.submitted));
+            if let Some(j) = &current.0 {
+                ui.separator();
+                // Gold checks look like any other item.
+                ui.label(format!("item {}", j.key));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label("G guidelines · F flag · S skip · Ctrl+Z undo");
+            });
+        });
+    });
+    egui::Panel::bottom("status").show(&mut root, |ui| {
+        ui.label(if status.message.is_empty() { "Enter submits." } else { &status.message });
+    });
+
+    if annotator.0.is_none() {
+        egui::CentralPanel::default().show(&mut root, |ui| {
+            ui.heading("Who is judging?");
+            ui.label("Your name is stored with every verdict you give.");
+            let field = ui.text_edit_singleline(&mut name.0);
+            field.request_focus();
+            if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                let typed = name.0.clone();
+                commands.queue(move |world: &mut World| {
+                    if let Err(e) = session::identify(world, &typed) {
+                        world.resource_mut::<Status>().message = e;
+                    }
+                });
+            }
+        });
+        return Ok(());
+    }
+
+    if panels.guidelines {
+        egui::Window::new("Guidelines").default_width(520.0).show(ctx, |ui| {
+            egui::ScrollArea::vertical().max_height(500.0).show(ui, |ui| {
+                CommonMarkViewer::new().show(ui, &mut markdown.cache, &schema.guidelines);
+                ui.separator();
+                ui.strong("Keys");
+                egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                    for (key, what) in KEYS {
+                        ui.monospace(*key);
+                        ui.label(*what);
+                        ui.end_row();
+                    }
+                });
+            });
+        });
+    }
+
+    if let Some(reason) = panels.skip_reason.as_mut() {
+        egui::Window::new("Skip this item").collapsible(false).show(ctx, |ui| {
+            ui.label("Why? (Enter to skip, Esc to go back)");
+            ui.text_edit_singleline(reason).request_focus();
+        });
+    }
+
+    egui::Panel::right("verdict").min_size(260.0).show(&mut root, |ui| {
+        let Some(j) = current.0.as_mut() else {
+            ui.label(if status.queue_empty { "The queue is empty." } else { "Loading…" });
+            return;
+        };
+        controls(ui, j, &schema);
+        ui.separator();
+        let ready = j.missing();
+        if ui.add_enabled(ready.is_none(), egui::Button::new("Submit  [Enter]")).clicked() {
+            session::submit(&workspace, &mut current, &mut status);
+        } else if let Some(missing) = ready {
+            ui.weak(missing);
+        }
+    });
+
+    egui::CentralPanel::default().show(&mut root, |ui| {
+        let Some(j) = current.0.as_ref() else { return };
+        conversation(ui, j, &mut markdown.cache);
+        ui.separator();
+        responses(ui, j, &mut panels, &mut markdown);
+    });
+    Ok(())
+}
+
+fn conversation(ui: &mut egui::Ui, j: &Judging, cache: &mut CommonMarkCache) {
+    egui::ScrollArea::vertical().id_salt("conversation").max_height(ui.available_height() * 0.35).show(ui, |ui| {
+        for m in &j.comparison.messages {
+            ui.colored_label(role_colour(m.role), egui::RichText::new(m.role.as_str()).strong());
+            CommonMarkViewer::new().show(ui, cache, &m.content.to_text());
+            ui.add_space(6.0);
+        }
+    });
+}
+
+fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut Markdown) {
+    let slots = j.slots();
+    let mut scrolled = None;
+    ui.columns(slots, |columns| {
+        for (slot, column) in columns.iter_mut().enumerate() {
+            let response = &j.comparison.responses[j.assignment.shown_order[slot] as usize];
+            let text = response.content.to_text();
+            let chosen = match j.winner {
+                Some(Winner::A) => slot == 0,
+                Some(Winner::B) => slot == 1,
+                _ => false,
+            };
+            let label = format!("Response {}  [{}]", slot + 1, slot + 1);
+            column.colored_label(if chosen { egui::Color32::from_rgb(120, 200, 130) } else { column.visuals().text_color() }, egui::RichText::new(label).strong());
+            let long = text.chars().count() > COLLAPSE_AT;
+            let expanded = panels.expanded.get(slot).copied().unwrap_or(true);
+            let out = egui::ScrollArea::vertical().id_salt(("response", slot)).vertical_scroll_offset(markdown.scroll).show(column, |ui| {
+                if long && !expanded {
+                    let cut: String = text.chars().take(COLLAPSE_AT).collect();
+                    CommonMarkViewer::new().show(ui, &mut markdown.cache, &format!("{cut}…"));
+                    if ui.button(format!("Show all ({} lines)", text.lines().count())).clicked()
+                        && let Some(e) = panels.expanded.get_mut(slot)
+                    {
+                        *e = true;
+                    }
+                } else {
+                    CommonMarkViewer::new().show(ui, &mut markdown.cache, &text);
+                    if long && ui.button("Collapse").clicked() && let Some(e) = panels.expanded.get_mut(slot) {
+                        *e = false;
+                    }
+                }
+            });
+            if (out.state.offset.y - markdown.scroll).abs() > 0.5 {
+                scrolled = Some(out.state.offset.y);
+            }
+        }
+    });
+    // Whichever column the person scrolled leads; the others follow next frame.
+    if let Some(offset) = scrolled {
+        markdown.scroll = offset;
+    }
+    if panels.diff && slots >= 2 {
+        ui.separator();
+        ui.strong("Word diff: Response 1 → Response 2");
+        let left = j.comparison.responses[j.assignment.shown_order[0] as usize].content.to_text();
+        let right = j.comparison.responses[j.assignment.shown_order[1] as usize].content.to_text();
+        egui::ScrollArea::vertical().id_salt("diff").show(ui, |ui| word_diff(ui, &left, &right));
+    }
+}
+
+fn word_diff(ui: &mut egui::Ui, left: &str, right: &str) {
+    let diff = similar::TextDiff::from_words(left, right);
+    let mut job = egui::text::LayoutJob::default();
+    for change in diff.iter_all_changes() {
+        let (colour, background) = match change.tag() {
+            similar::ChangeTag::Equal => (ui.visuals().text_color(), egui::Color32::TRANSPARENT),
+            similar::ChangeTag::Delete => (egui::Color32::from_rgb(250, 200, 200), egui::Color32::from_rgb(110, 30, 30)),
+            similar::ChangeTag::Insert => (egui::Color32::from_rgb(200, 250, 200), egui::Color32::from_rgb(30, 90, 30)),
+        };
+        let format = egui::TextFormat { color: colour, background, ..Default::default() };
+        job.append(change.value(), 0.0, format);
+    }
+    ui.label(job);
+}
+
+fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema) {
+    if j.is_pairwise() {
+        ui.strong("Which response is better?");
+        ui.horizontal_wrapped(|ui| {
+            for (winner, label) in [(Winner::A, "Left [1]"), (Winner::B, "Right [2]"), (Winner::Tie, "Tie [3]"), (Winner::BothBad, "Both bad [4]")] {
+                if ui.selectable_label(j.winner == Some(winner), label).clicked() {
+                    j.choose(winner);
+                }
+            }
+        });
+        ui.add_space(6.0);
+        ui.strong("How much better?");
+        ui.add_enabled_ui(matches!(j.winner, Some(Winner::A | Winner::B)), |ui| {
+            ui.horizontal(|ui| {
+                for (strength, label) in [(1u8, "slightly [Q]"), (2, "clearly [W]"), (3, "much [E]")] {
+                    if ui.selectable_label(j.strength == Some(strength), label).clicked() {
+                        j.set_strength(strength);
+                    }
+                }
+            });
+        });
+        ui.add_space(6.0);
+        ui.strong("Criteria");
+        egui::Grid::new("criteria").show(ui, |ui| {
+            for criterion in &schema.criteria {
+                ui.label(criterion);
+                for (winner, label) in [(Winner::A, "L"), (Winner::B, "R"), (Winner::Tie, "=")] {
+                    let on = j.criteria.get(criterion) == Some(&winner);
+                    if ui.selectable_label(on, label).clicked() {
+                        if on {
+                            j.criteria.remove(criterion);
+                        } else {
+                            j.criteria.insert(criterion.clone(), winner);
+                        }
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    } else {
+        ui.strong("Rank the responses, best first");
+        ui.label("Press their numbers in order; Shift+number ties with the previous; Backspace takes back.");
+        for (place, tier) in j.ranking.iter().enumerate() {
+            let names: Vec<String> = tier.iter().map(|s| format!("Response {}", s + 1)).collect();
+            ui.label(format!("{}. {}", place + 1, names.join(" = ")));
+        }
+    }
+    ui.add_space(6.0);
+    ui.strong("Rationale");
+    ui.add(egui::TextEdit::multiline(&mut j.rationale).desired_rows(3).hint_text("why (optional)"));
+}
+
+/// What the task plugin asks: criteria and guidelines; defaults until the plugin has loaded.
+impl Default for TaskSchema {
+    fn default() -> Self {
+        TaskSchema { criteria: DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect(), guidelines: String::from("Loading guidelines…") }
+    }
+}

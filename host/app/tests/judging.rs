@@ -1,0 +1,162 @@
+//! A scripted session through Bevy's own input path, headless: key presses go in as `KeyboardInput`
+//! messages, the store must hold exactly what was judged.
+
+use bevy::input::keyboard::{Key, KeyboardInput};
+use bevy::input::{ButtonState, InputPlugin};
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use cairn_app::{AppOptions, Current, Panels};
+use cairn_model::{AnnotatorKind, Comparison, ContentHash, ItemData, Message, Modality, Payload, Response, Role, Winner};
+use cairn_store::{Project, QueuePolicy};
+use std::time::Duration;
+
+fn project_with(items: usize, responses: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("judge.cairn");
+    let mut p = Project::create(&path).unwrap();
+    p.bulk_import(|bulk| {
+        let ds = bulk.ensure_dataset("c", Modality::Comparison)?;
+        for i in 0..items {
+            let c = Comparison {
+                messages: vec![Message::text(Role::User, format!("question {i}"))],
+                responses: (0..responses).map(|r| Response::new(Some(&format!("model-{r}")), format!("answer {r} to {i}"))).collect(),
+                metadata: serde_json::Value::Null,
+            };
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            bulk.insert_item(ds, &format!("item-{i}"), ContentHash::from_digest(&hash), &ItemData::Comparison(c))?;
+        }
+        Ok::<_, cairn_store::StoreError>(())
+    })
+    .unwrap();
+    (dir, path)
+}
+
+fn app(project: &std::path::Path) -> App {
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, InputPlugin)).insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(100)));
+    let options = AppOptions { project: project.to_path_buf(), annotator: Some("tester".into()), policy: QueuePolicy::default(), ..AppOptions::default() };
+    cairn_app::build(&mut app, &options).unwrap();
+    app.update();
+    app
+}
+
+fn key(app: &mut App, code: KeyCode, state: ButtonState) {
+    app.world_mut().write_message(KeyboardInput {
+        key_code: code,
+        logical_key: Key::Unidentified(bevy::input::keyboard::NativeKey::Unidentified),
+        state,
+        text: None,
+        repeat: false,
+        window: Entity::PLACEHOLDER,
+    });
+    app.update();
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    key(app, code, ButtonState::Pressed);
+    key(app, code, ButtonState::Released);
+}
+
+fn chord(app: &mut App, modifier: KeyCode, code: KeyCode) {
+    key(app, modifier, ButtonState::Pressed);
+    press(app, code);
+    key(app, modifier, ButtonState::Released);
+}
+
+fn on_screen(app: &App) -> (String, Vec<u32>) {
+    let j = app.world().resource::<Current>().0.as_ref().expect("an item on screen");
+    (j.key.clone(), j.assignment.shown_order.clone())
+}
+
+#[test]
+fn twenty_items_judged_by_keyboard_are_stored_canonically_with_their_orders_and_times() {
+    let (_dir, path) = project_with(25, 2);
+    let mut app = app(&path);
+    let mut expected = Vec::new();
+    for i in 0..20 {
+        let (key_of_item, order) = on_screen(&app);
+        let left_wins = i % 3 != 0;
+        press(&mut app, if left_wins { KeyCode::Digit1 } else { KeyCode::Digit2 });
+        if i % 2 == 0 {
+            press(&mut app, KeyCode::KeyW);
+        }
+        press(&mut app, KeyCode::Enter);
+        // The slot that won, in canonical terms.
+        let winning_response = if left_wins { order[0] } else { order[1] };
+        expected.push((key_of_item, winning_response, order, i % 2 == 0));
+    }
+    let p = Project::open(&path).unwrap();
+    let tester = p.annotator_by_name("tester").unwrap().unwrap();
+    assert_eq!(tester.kind, AnnotatorKind::Human);
+    let history = p.history(Some(tester.id)).unwrap();
+    assert_eq!(history.len(), 20, "one revision per judgment");
+    assert!(history.iter().all(|r| r.active_ms >= 300), "{:?}", history.iter().map(|r| r.active_ms).collect::<Vec<_>>());
+    for (key_of_item, winning_response, order, strong) in expected {
+        let item = p.items_by_key(&key_of_item).unwrap().remove(0);
+        let annotations = p.annotations_of(item.id).unwrap();
+        assert_eq!(annotations.len(), 1, "{key_of_item}");
+        let Payload::Verdict(v) = &annotations[0].payload else { panic!("a verdict") };
+        assert_eq!((v.a, v.b), (0, 1));
+        assert_eq!(v.winner, if winning_response == 0 { Winner::A } else { Winner::B }, "{key_of_item} shown {order:?}");
+        assert_eq!(v.shown_order.as_deref(), Some(&order[..]));
+        assert_eq!(v.strength, strong.then_some(2));
+    }
+    let states = p.assignments(Some(tester.id)).unwrap();
+    assert_eq!(states.iter().filter(|s| s.state == "done").count(), 20);
+}
+
+#[test]
+fn ctrl_z_takes_back_the_last_submission_and_brings_the_item_back() {
+    let (_dir, path) = project_with(3, 2);
+    let mut app = app(&path);
+    let (first, _) = on_screen(&app);
+    press(&mut app, KeyCode::Digit3);
+    press(&mut app, KeyCode::Enter);
+    assert_ne!(on_screen(&app).0, first);
+    chord(&mut app, KeyCode::ControlLeft, KeyCode::KeyZ);
+    assert_eq!(on_screen(&app).0, first, "the taken-back item is on screen again");
+    let p = Project::open(&path).unwrap();
+    let item = p.items_by_key(&first).unwrap().remove(0);
+    assert!(p.annotations_of(item.id).unwrap().is_empty(), "the verdict was undone");
+    // Judged again, it is stored once.
+    press(&mut app, KeyCode::Digit4);
+    press(&mut app, KeyCode::Enter);
+    let p = Project::open(&path).unwrap();
+    let Payload::Verdict(v) = &p.annotations_of(item.id).unwrap()[0].payload else { panic!() };
+    assert_eq!(v.winner, Winner::BothBad);
+}
+
+#[test]
+fn enter_without_a_winner_stores_nothing_and_skips_need_a_reason() {
+    let (_dir, path) = project_with(2, 2);
+    let mut app = app(&path);
+    let (first, _) = on_screen(&app);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(on_screen(&app).0, first, "still on the same item");
+    press(&mut app, KeyCode::KeyS);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(on_screen(&app).0, first, "a skip needs a reason");
+    app.world_mut().resource_mut::<Panels>().skip_reason = Some("the prompt is cut off".into());
+    press(&mut app, KeyCode::Enter);
+    assert_ne!(on_screen(&app).0, first);
+    let p = Project::open(&path).unwrap();
+    let states = p.assignments(None).unwrap();
+    assert_eq!(states[0].state, "skipped");
+    assert_eq!(states[0].skip_reason.as_deref(), Some("the prompt is cut off"));
+}
+
+#[test]
+fn three_responses_are_ranked_with_ties() {
+    let (_dir, path) = project_with(1, 3);
+    let mut app = app(&path);
+    let (item_key, order) = on_screen(&app);
+    press(&mut app, KeyCode::Digit3);
+    chord(&mut app, KeyCode::ShiftLeft, KeyCode::Digit1);
+    press(&mut app, KeyCode::Digit2);
+    press(&mut app, KeyCode::Enter);
+    let p = Project::open(&path).unwrap();
+    let item = p.items_by_key(&item_key).unwrap().remove(0);
+    let Payload::Ranking(r) = &p.annotations_of(item.id).unwrap()[0].payload else { panic!("a ranking") };
+    assert_eq!(r.tiers, vec![vec![order[2], order[0]], vec![order[1]]]);
+}
