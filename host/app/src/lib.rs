@@ -6,7 +6,10 @@
 //! and guidelines on a worker thread) and `ScreenshotPlugin` (`--screenshot`).
 
 pub mod judge;
+pub mod records;
 pub mod session;
+mod export_dialog;
+mod quality_panel;
 mod screenshot;
 mod task;
 mod view;
@@ -17,6 +20,8 @@ use cairn_store::{Project, QueuePolicy};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+pub use export_dialog::ExportDialog;
+pub use quality_panel::QualityPanel;
 pub use session::{Annotator, Current, Panels, SessionPlugin, Status, Workspace};
 pub use task::TaskSchema;
 
@@ -50,7 +55,12 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         commands.spawn(Camera2d);
     });
     build(&mut app, &options)?;
-    app.add_plugins((view::ViewPlugin, task::TaskPlugin::new(&options)));
+    app.add_plugins((
+        view::ViewPlugin,
+        task::TaskPlugin::new(&options),
+        export_dialog::ExportDialogPlugin(Mutex::new(Some(export_dialog::ExportDialog::new(&options)))),
+        quality_panel::QualityPanelPlugin(options.project.clone()),
+    ));
     if let Some(path) = &options.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
     }

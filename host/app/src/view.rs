@@ -78,6 +78,21 @@ fn draw(
                 ui.label(format!("item {}", j.key));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("Export…").clicked() {
+                    commands.queue(|world: &mut World| {
+                        if let Some(mut dialog) = world.get_resource_mut::<crate::ExportDialog>() {
+                            dialog.open = true;
+                        }
+                    });
+                }
+                if ui.button("Quality").clicked() {
+                    commands.queue(|world: &mut World| {
+                        if let Some(mut panel) = world.get_resource_mut::<crate::QualityPanel>() {
+                            panel.open = true;
+                            panel.refresh();
+                        }
+                    });
+                }
                 ui.label("G guidelines · F flag · S skip · Ctrl+Z undo");
             });
         });

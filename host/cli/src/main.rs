@@ -8,7 +8,6 @@ mod exit;
 mod open;
 mod plugins;
 mod progress;
-mod records;
 mod stats;
 mod status;
 

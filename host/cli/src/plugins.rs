@@ -1,6 +1,6 @@
 //! `cairn plugin …` and `cairn export --with`: the command line over the plugin host.
 
-use crate::records::StoreRecords;
+use cairn_app::records::StoreRecords;
 use anyhow::{bail, Context, Result};
 use cairn_model::PayloadKind;
 use cairn_plugin_host::{

@@ -42,7 +42,7 @@ pub struct RecordError {
 }
 
 impl RecordError {
-    fn msg(message: impl Into<String>) -> Self {
+    pub(crate) fn msg(message: impl Into<String>) -> Self {
         RecordError { column: None, message: message.into() }
     }
 }

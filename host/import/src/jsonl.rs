@@ -15,10 +15,11 @@ use std::sync::mpsc::{Receiver, sync_channel};
 const LINES_PER_BATCH: usize = 2048;
 
 /// Raw lines as read, with the number of the first one.
-struct RawBatch {
-    first_line: u64,
-    lines: Vec<Vec<u8>>,
-    bytes_done: u64,
+pub(crate) struct RawBatch {
+    pub(crate) first_line: u64,
+    pub(crate) lines: Vec<Vec<u8>>,
+    /// Bytes of the file read up to the end of this batch.
+    pub(crate) bytes_done: u64,
 }
 
 /// A record turned into what the store keeps.
@@ -67,7 +68,9 @@ pub(crate) fn import_comparisons(
     Ok(report)
 }
 
-fn read_batches(mut reader: BufReader<File>, tx: std::sync::mpsc::SyncSender<std::io::Result<RawBatch>>) {
+/// Cuts the file into batches of `LINES_PER_BATCH` lines and sends them until the file ends, a read
+/// fails (sent as the last message) or the receiver hangs up.
+pub(crate) fn read_batches(mut reader: BufReader<File>, tx: std::sync::mpsc::SyncSender<std::io::Result<RawBatch>>) {
     let mut line_no = 0u64;
     let mut bytes = 0u64;
     loop {
@@ -105,20 +108,27 @@ fn parse_batch(format: ComparisonFormat, stem: &str, batch: RawBatch) -> ParsedB
         .enumerate()
         .filter_map(|(i, bytes)| {
             let line = batch.first_line + i as u64;
-            let text = match std::str::from_utf8(bytes) {
+            let text = match decode_line(bytes)? {
                 Ok(t) => t,
-                Err(e) => {
-                    let message = format!("not valid UTF-8 (invalid byte at column {})", e.valid_up_to() + 1);
-                    return Some(Err((line, RecordError { column: Some(e.valid_up_to() as u64 + 1), message })));
-                }
+                Err(e) => return Some(Err((line, e))),
             };
-            if text.trim().is_empty() {
-                return None;
-            }
             Some(parse_comparison(format, text).map(|p| to_row(p, line, stem)).map_err(|e| (line, e)))
         })
         .collect();
     ParsedBatch { rows, bytes_done: batch.bytes_done }
+}
+
+/// The text of one raw line: None for a blank line, an error naming the column for bytes that are not
+/// UTF-8.
+pub(crate) fn decode_line(bytes: &[u8]) -> Option<Result<&str, RecordError>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.trim().is_empty() => None,
+        Ok(text) => Some(Ok(text)),
+        Err(e) => {
+            let message = format!("not valid UTF-8 (invalid byte at column {})", e.valid_up_to() + 1);
+            Some(Err(RecordError { column: Some(e.valid_up_to() as u64 + 1), message }))
+        }
+    }
 }
 
 fn to_row(parsed: ParsedComparison, line: u64, stem: &str) -> Row {
@@ -223,6 +233,14 @@ pub(crate) fn sniff(path: &Path) -> Result<ComparisonFormat, ImportError> {
     } else if has("chosen") && has("rejected") {
         let hh = !has("prompt") && value["chosen"].as_str().is_some_and(|s| s.contains("\n\nAssistant:"));
         Ok(if hh { ComparisonFormat::HhRlhf } else { ComparisonFormat::Trl })
+    } else if has("item") && (has("verdict") || has("ranking")) {
+        // Judgments are imported only when asked for (they add annotations to items already in the
+        // project, not items); say how to ask.
+        Err(bad(
+            "this looks like judgments on comparisons already in the project (\"item\" with \"verdict\" or \"ranking\"); \
+             pass --format judgments to import them"
+                .into(),
+        ))
     } else {
         Err(bad(
             "cannot tell the format: expected \"messages\" and \"responses\" (native), or \"chosen\" and \"rejected\" \

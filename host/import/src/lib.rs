@@ -1,4 +1,5 @@
-//! Importers: comparisons (native JSONL, HH-RLHF, TRL preference rows) and point-cloud files.
+//! Importers: comparisons (native JSONL, HH-RLHF, TRL preference rows), judgments on comparisons
+//! already in the project (verdicts and rankings from other tools), and point-cloud files.
 //!
 //! Each source file is imported in one store transaction: a file with a bad line stores nothing
 //! (unless `skip_invalid`), and content already in the project is not added again. Import order is
@@ -8,6 +9,7 @@ mod clouds;
 mod comparisons;
 mod error;
 mod jsonl;
+mod judgments;
 
 pub use clouds::inspect_cloud;
 pub use comparisons::{ComparisonFormat, ParsedComparison, parse_comparison, parse_hh_dialogue, split_hh};
@@ -18,23 +20,28 @@ use cairn_store::Project;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// What a file holds. Detected from the extension and the first record unless given.
+/// What a file holds. Detected from the extension and the first record unless given; judgments are
+/// never detected, only asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     Comparisons(ComparisonFormat),
+    /// `{"item", "annotator", "verdict"?, "strength"?, "pair"?, "ranking"?, "rationale"?}` per line:
+    /// annotations on comparisons the project already holds.
+    Judgments,
     Cloud(CloudFormat),
 }
 
 impl Format {
     /// The names accepted by `cairn import --format`.
-    pub const NAMES: &'static [&'static str] = &["jsonl", "hh-rlhf", "trl", "las", "laz", "pcd", "kitti-bin", "ply"];
+    pub const NAMES: &'static [&'static str] = &["jsonl", "hh-rlhf", "trl", "judgments", "las", "laz", "pcd", "kitti-bin", "ply"];
 
     pub fn parse(name: &str) -> Option<Format> {
         Some(match name {
             "jsonl" | "native" => Format::Comparisons(ComparisonFormat::Native),
             "hh-rlhf" => Format::Comparisons(ComparisonFormat::HhRlhf),
             "trl" => Format::Comparisons(ComparisonFormat::Trl),
+            "judgments" => Format::Judgments,
             "las" => Format::Cloud(CloudFormat::Las),
             "laz" => Format::Cloud(CloudFormat::Laz),
             "pcd" => Format::Cloud(CloudFormat::Pcd),
@@ -47,6 +54,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Comparisons(f) => f.name(),
+            Format::Judgments => "judgments",
             Format::Cloud(CloudFormat::KittiBin) => "kitti-bin",
             Format::Cloud(f) => f.as_str(),
         }
@@ -56,7 +64,8 @@ impl Format {
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     pub format: Option<Format>,
-    /// Dataset to import into; defaults to the file or directory name.
+    /// Dataset to import into; defaults to the file or directory name. For judgments: the dataset whose
+    /// items the keys name (default: every comparison dataset).
     pub dataset: Option<String>,
     /// Store the valid records of a file and report the invalid ones instead of refusing the file.
     pub skip_invalid: bool,
@@ -74,12 +83,14 @@ pub struct Skipped {
 pub struct ImportReport {
     pub path: PathBuf,
     pub format: &'static str,
+    /// For judgments: the datasets of the items they annotate, comma-separated.
     pub dataset: String,
     /// Records (or files) read.
     pub records: u64,
-    /// New items stored.
+    /// New items stored (for judgments: judgments that stored at least one new annotation).
     pub added: u64,
-    /// Items whose content the project already held.
+    /// Items whose content the project already held (for judgments: judgments whose annotations the
+    /// same annotator already has on the item, unchanged).
     pub already_present: u64,
     /// Labels that came with the data, kept as annotations by a source annotator.
     pub source_labels: u64,
@@ -125,6 +136,9 @@ pub fn import_path(
     };
     match format {
         Format::Comparisons(f) => jsonl::import_comparisons(project, path, f, &dataset, options.skip_invalid, progress),
+        Format::Judgments => {
+            judgments::import_judgments(project, path, options.dataset.as_deref(), options.skip_invalid, progress)
+        }
         Format::Cloud(_) => clouds::import_clouds(project, path, &dataset, options, progress),
     }
 }

@@ -76,6 +76,9 @@ pub struct ModelRating {
     pub wins: f64,
 }
 
+/// A comparison unit (item, lower response, higher response) → each rater's answer (winner, signed strength).
+type Units = BTreeMap<(u64, u32, u32), BTreeMap<usize, (Winner, Option<f64>)>>;
+
 fn code(w: Winner) -> u32 {
     match w {
         Winner::A => 0,
@@ -97,7 +100,7 @@ impl Project {
             }
         };
         // (item, a, b) → per rater (winner, signed strength); gold answers by unit.
-        let mut units: BTreeMap<(u64, u32, u32), BTreeMap<usize, (Winner, Option<f64>)>> = BTreeMap::new();
+        let mut units: Units = BTreeMap::new();
         let mut gold: HashMap<(u64, u32, u32), Winner> = HashMap::new();
         let mut shown: BTreeMap<usize, Vec<ShownOutcome>> = BTreeMap::new();
         let mut judgments_by: BTreeMap<usize, u64> = BTreeMap::new();

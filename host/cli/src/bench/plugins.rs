@@ -2,7 +2,7 @@
 //! (compiling, loading from the cache, instantiating, calling).
 
 use super::{best_ms, rate, scratch_dir, Figure};
-use crate::records::StoreRecords;
+use cairn_app::records::StoreRecords;
 use anyhow::{Context, Result};
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemData, ItemId, PairwiseVerdict, Payload, PayloadKind, Winner};

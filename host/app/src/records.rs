@@ -1,5 +1,6 @@
 //! The records an exporter plugin reads, streamed from the project on a thread of their own so that
-//! reading the store overlaps with the plugin's work and memory stays bounded.
+//! reading the store overlaps with the plugin's work and memory stays bounded. Used by the app's
+//! export dialog and by `cairn export --with`.
 
 use cairn_model::{Modality, PayloadKind};
 use cairn_plugin_host::RecordSource;
