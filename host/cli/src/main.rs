@@ -203,6 +203,15 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Opening a large project, showing the next item, and computing the quality report.
+    Judge {
+        /// Comparisons in the project.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// An export through the trl-preference plugin, and the plugin host's compile, load,
     /// instantiate and call costs.
     Plugins {
@@ -321,5 +330,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
         Command::Bench { what: BenchWhat::Plugins { records, dir } } => bench::plugins::run(records, dir),
+        Command::Bench { what: BenchWhat::Judge { records, dir } } => bench::judge::run(records, dir),
     }
 }

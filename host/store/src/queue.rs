@@ -52,12 +52,28 @@ impl Project {
             .query_row("SELECT count(*) FROM assignments WHERE annotator_id = ?1", [annotator.0], |r| r.get(0))
             .at(&self.path)?;
         let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && (taken + 1) % policy.gold_every as i64 == 0;
+        // Search on from the annotator's last item first: everything before it was theirs or full
+        // when they passed it, so the next free item is almost always just after it. Items freed
+        // since (skipped by others) are found by the second, full pass once the tail is done.
+        let last: i64 = self
+            .conn
+            .query_row(
+                "SELECT coalesce((SELECT item_id FROM assignments WHERE annotator_id = ?1 AND gold = 0 ORDER BY id DESC LIMIT 1), 0)",
+                [annotator.0],
+                |r| r.get(0),
+            )
+            .at(&self.path)?;
         let mut pick = None;
-        if gold_turn {
-            pick = self.pick(annotator, policy, true)?.map(|item| (item, true));
-        }
-        if pick.is_none() {
-            pick = self.pick(annotator, policy, false)?.map(|item| (item, false));
+        for after in [last, 0] {
+            if gold_turn && pick.is_none() {
+                pick = self.pick(annotator, policy, true, 0)?.map(|item| (item, true));
+            }
+            if pick.is_none() {
+                pick = self.pick(annotator, policy, false, after)?.map(|item| (item, false));
+            }
+            if pick.is_some() || last == 0 {
+                break;
+            }
         }
         let Some((item, gold)) = pick else { return Ok(None) };
         let responses = match self.item(item)?.data {
@@ -78,7 +94,7 @@ impl Project {
 
     /// The first comparison in import order this annotator has not had, that fewer than `overlap`
     /// others hold, and that is (or, for normal turns, is not) a gold item.
-    fn pick(&self, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool) -> Result<Option<ItemId>> {
+    fn pick(&self, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64) -> Result<Option<ItemId>> {
         let gold_filter = match (policy.gold_annotator, gold) {
             (None, true) => return Ok(None),
             // Mentions ?4 so the statement always takes the same four parameters.
@@ -89,7 +105,7 @@ impl Project {
         let overlap = if gold { i64::MAX } else { policy.overlap.max(1) as i64 };
         let sql = format!(
             "SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id
-             WHERE d.modality = 'comparison' AND (?1 IS NULL OR i.dataset_id = ?1)
+             WHERE i.id > ?5 AND d.modality = 'comparison' AND (?1 IS NULL OR i.dataset_id = ?1)
                AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.annotator_id = ?2)
                AND (SELECT count(*) FROM assignments a WHERE a.item_id = i.id AND a.state != 'skipped') < ?3
                AND {gold_filter}
@@ -99,7 +115,7 @@ impl Project {
         self.conn
             .prepare_cached(&sql)
             .at(&self.path)?
-            .query_row(params![policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator], |r| r.get(0))
+            .query_row(params![policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator, after], |r| r.get(0))
             .optional()
             .at(&self.path)
             .map(|id| id.map(ItemId))
