@@ -16,6 +16,8 @@ pub struct Judging {
     pub winner: Option<Winner>,
     /// 1 = slightly, 2 = clearly, 3 = much better.
     pub strength: Option<u8>,
+    /// A strength typed before the winner key, applied when the winner comes.
+    pub pending_strength: Option<u8>,
     /// Per criterion, in slot terms like `winner`.
     pub criteria: BTreeMap<String, Winner>,
     pub rationale: String,
@@ -33,6 +35,7 @@ impl Judging {
             comparison,
             winner: None,
             strength: None,
+            pending_strength: None,
             criteria: BTreeMap::new(),
             rationale: String::new(),
             ranking: Vec::new(),

@@ -124,12 +124,12 @@ const DIGITS: [KeyCode; 9] = [
 
 /// Every key of the comparison view. Kept in one place so the help overlay lists exactly these.
 pub const KEYS: &[(&str, &str)] = &[
-    ("1 / 2", "left / right response is better"),
-    ("3 / 4", "tie / both bad"),
-    ("Q W E", "strength: slightly, clearly, much better"),
+    ("1 / 2", "left / right response is better, and submit"),
+    ("3 / 4", "tie / both bad, and submit"),
+    ("Q W E", "first, optionally: strength (slightly, clearly, much better)"),
     ("1..9", "with 3+ responses: rank them best first (Shift+digit ties with the previous)"),
     ("Backspace", "take back the last ranked response"),
-    ("Enter", "submit"),
+    ("Enter", "submit (rankings, or after choosing with the mouse)"),
     ("Ctrl+Z", "take back the last submission"),
     ("S", "skip (asks for a reason)"),
     ("F", "flag for review"),
@@ -184,10 +184,23 @@ fn shortcuts(
         panels.diff = !panels.diff;
     }
     let Some(j) = current.0.as_mut() else { return };
+    // Strength first (optional), so the winner key can submit at once.
+    for (key, strength) in [(KeyCode::KeyQ, 1), (KeyCode::KeyW, 2), (KeyCode::KeyE, 3)] {
+        if keys.just_pressed(key) {
+            j.pending_strength = Some(strength);
+            j.set_strength(strength);
+        }
+    }
     if j.is_pairwise() {
         for (key, winner) in [(KeyCode::Digit1, Winner::A), (KeyCode::Digit2, Winner::B), (KeyCode::Digit3, Winner::Tie), (KeyCode::Digit4, Winner::BothBad)] {
             if keys.just_pressed(key) {
+                // One key judges a pair: the winner key submits, with whatever was set before it.
                 j.choose(winner);
+                if let Some(strength) = j.pending_strength {
+                    j.set_strength(strength);
+                }
+                submit(&workspace, &mut current, &mut status);
+                return;
             }
         }
     } else {
@@ -198,11 +211,6 @@ fn shortcuts(
         }
         if keys.just_pressed(KeyCode::Backspace) {
             j.unrank_last();
-        }
-    }
-    for (key, strength) in [(KeyCode::KeyQ, 1), (KeyCode::KeyW, 2), (KeyCode::KeyE, 3)] {
-        if keys.just_pressed(key) {
-            j.set_strength(strength);
         }
     }
     if keys.just_pressed(KeyCode::KeyF) {

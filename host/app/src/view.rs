@@ -254,10 +254,12 @@ fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema) {
         });
         ui.add_space(6.0);
         ui.strong("How much better?");
-        ui.add_enabled_ui(matches!(j.winner, Some(Winner::A | Winner::B)), |ui| {
+        ui.add_enabled_ui(!matches!(j.winner, Some(Winner::Tie | Winner::BothBad)), |ui| {
             ui.horizontal(|ui| {
                 for (strength, label) in [(1u8, "slightly [Q]"), (2, "clearly [W]"), (3, "much [E]")] {
-                    if ui.selectable_label(j.strength == Some(strength), label).clicked() {
+                    let on = j.strength == Some(strength) || (j.winner.is_none() && j.pending_strength == Some(strength));
+                    if ui.selectable_label(on, label).clicked() {
+                        j.pending_strength = Some(strength);
                         j.set_strength(strength);
                     }
                 }

@@ -77,11 +77,11 @@ fn twenty_items_judged_by_keyboard_are_stored_canonically_with_their_orders_and_
     for i in 0..20 {
         let (key_of_item, order) = on_screen(&app);
         let left_wins = i % 3 != 0;
-        press(&mut app, if left_wins { KeyCode::Digit1 } else { KeyCode::Digit2 });
+        // Strength first when wanted; the winner key alone judges the pair.
         if i % 2 == 0 {
             press(&mut app, KeyCode::KeyW);
         }
-        press(&mut app, KeyCode::Enter);
+        press(&mut app, if left_wins { KeyCode::Digit1 } else { KeyCode::Digit2 });
         // The slot that won, in canonical terms.
         let winning_response = if left_wins { order[0] } else { order[1] };
         expected.push((key_of_item, winning_response, order, i % 2 == 0));
@@ -91,7 +91,7 @@ fn twenty_items_judged_by_keyboard_are_stored_canonically_with_their_orders_and_
     assert_eq!(tester.kind, AnnotatorKind::Human);
     let history = p.history(Some(tester.id)).unwrap();
     assert_eq!(history.len(), 20, "one revision per judgment");
-    assert!(history.iter().all(|r| r.active_ms >= 300), "{:?}", history.iter().map(|r| r.active_ms).collect::<Vec<_>>());
+    assert!(history.iter().all(|r| r.active_ms >= 100), "{:?}", history.iter().map(|r| r.active_ms).collect::<Vec<_>>());
     for (key_of_item, winning_response, order, strong) in expected {
         let item = p.items_by_key(&key_of_item).unwrap().remove(0);
         let annotations = p.annotations_of(item.id).unwrap();
@@ -112,7 +112,6 @@ fn ctrl_z_takes_back_the_last_submission_and_brings_the_item_back() {
     let mut app = app(&path);
     let (first, _) = on_screen(&app);
     press(&mut app, KeyCode::Digit3);
-    press(&mut app, KeyCode::Enter);
     assert_ne!(on_screen(&app).0, first);
     chord(&mut app, KeyCode::ControlLeft, KeyCode::KeyZ);
     assert_eq!(on_screen(&app).0, first, "the taken-back item is on screen again");
@@ -121,7 +120,6 @@ fn ctrl_z_takes_back_the_last_submission_and_brings_the_item_back() {
     assert!(p.annotations_of(item.id).unwrap().is_empty(), "the verdict was undone");
     // Judged again, it is stored once.
     press(&mut app, KeyCode::Digit4);
-    press(&mut app, KeyCode::Enter);
     let p = Project::open(&path).unwrap();
     let Payload::Verdict(v) = &p.annotations_of(item.id).unwrap()[0].payload else { panic!() };
     assert_eq!(v.winner, Winner::BothBad);
@@ -159,4 +157,32 @@ fn three_responses_are_ranked_with_ties() {
     let item = p.items_by_key(&item_key).unwrap().remove(0);
     let Payload::Ranking(r) = &p.annotations_of(item.id).unwrap()[0].payload else { panic!("a ranking") };
     assert_eq!(r.tiers, vec![vec![order[2], order[0]], vec![order[1]]]);
+}
+
+#[test]
+fn ten_judgments_leave_through_the_export_dialog_and_show_in_the_quality_report() {
+    let (dir, path) = project_with(12, 2);
+    let mut app = app(&path);
+    for i in 0..10 {
+        press(&mut app, if i % 2 == 0 { KeyCode::Digit1 } else { KeyCode::Digit2 });
+    }
+    let plugins = cairn_bundled_plugins::BUNDLED.iter().map(|&(manifest, wasm)| cairn_plugin_host::BundledPlugin { manifest, wasm }).collect();
+    let out = dir.path().join("trl");
+    let options = AppOptions { project: path.clone(), plugins, ..AppOptions::default() };
+    let mut dialog = cairn_app::ExportDialog::new(&options);
+    assert_eq!(dialog.exporters[dialog.chosen], "trl-preference");
+    dialog.destination = out.to_string_lossy().into_owned();
+    dialog.start();
+    let started = std::time::Instant::now();
+    while !dialog.poll() {
+        assert!(started.elapsed().as_secs() < 120, "the export did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dialog.message.starts_with("trl-preference: wrote 10"), "{}", dialog.message);
+    let rows = std::fs::read_to_string(out.join("preference.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 10);
+    let report = Project::open(&path).unwrap().quality(&cairn_store::QualityOptions::default()).unwrap();
+    assert_eq!(report.judgments, 10);
+    assert_eq!(report.annotators[0].name, "tester");
+    assert_eq!(report.annotators[0].judgments, 10);
 }

@@ -24,7 +24,7 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
         let people = [bulk.ensure_annotator("ana", AnnotatorKind::Human)?, bulk.ensure_annotator("ben", AnnotatorKind::Human)?];
         for i in 1..=judged as i64 {
             for (k, &who) in people.iter().enumerate() {
-                let mut v = PairwiseVerdict::new(if (i as usize + k) % 4 == 0 { Winner::B } else { Winner::A });
+                let mut v = PairwiseVerdict::new(if (i as usize + k).is_multiple_of(4) { Winner::B } else { Winner::A });
                 v.strength = Some((i % 3 + 1) as u8);
                 v.shown_order = Some(if i % 2 == 0 { vec![0, 1] } else { vec![1, 0] });
                 bulk.import_annotation(Inserted::New(ItemId(i)), who, &Payload::Verdict(v))?;
