@@ -82,6 +82,31 @@ impl Judging {
         }
     }
 
+    /// Moves a slot by drag and drop: into tier `tier` (tied with it), or, with `new_tier`, into a new
+    /// tier inserted at that position (`tier == ranking.len()` appends at the bottom).
+    pub fn place(&mut self, slot: usize, tier: usize, new_tier: bool) {
+        if slot >= self.slots() {
+            return;
+        }
+        // Where the target sits once the slot has left its old tier (which may disappear).
+        let mut target = tier;
+        for (t, members) in self.ranking.iter_mut().enumerate() {
+            if let Some(at) = members.iter().position(|&s| s == slot) {
+                members.remove(at);
+                if members.is_empty() && t < tier {
+                    target -= 1;
+                }
+            }
+        }
+        self.ranking.retain(|t| !t.is_empty());
+        let target = target.min(self.ranking.len());
+        if new_tier || target == self.ranking.len() {
+            self.ranking.insert(target, vec![slot]);
+        } else {
+            self.ranking[target].push(slot);
+        }
+    }
+
     /// Takes back the last ranked slot.
     pub fn unrank_last(&mut self) {
         if let Some(last) = self.ranking.last_mut() {
@@ -180,5 +205,21 @@ mod tests {
         assert_eq!(j.ranking, vec![vec![1], vec![0]]);
         j.rank(1, false); // re-ranking a slot moves it
         assert_eq!(j.ranking, vec![vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn dragging_moves_a_response_into_a_tier_or_a_new_one() {
+        let mut j = judging(vec![0, 1, 2]);
+        j.place(2, 0, true); // unranked slot 2 dropped at the top
+        j.place(0, 1, true); // slot 0 below it
+        assert_eq!(j.ranking, vec![vec![2], vec![0]]);
+        j.place(1, 0, false); // slot 1 tied with the top
+        assert_eq!(j.ranking, vec![vec![2, 1], vec![0]]);
+        j.place(0, 0, true); // slot 0 dragged to a new top tier
+        assert_eq!(j.ranking, vec![vec![0], vec![2, 1]]);
+        j.place(0, 2, true); // and back to the bottom: its old tier vanishes first
+        assert_eq!(j.ranking, vec![vec![2, 1], vec![0]]);
+        let Some(Payload::Ranking(r)) = j.payload() else { panic!("a ranking") };
+        assert_eq!(r.tiers, vec![vec![2, 1], vec![0]]);
     }
 }

@@ -193,7 +193,12 @@ fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut
             column.colored_label(if chosen { egui::Color32::from_rgb(120, 200, 130) } else { column.visuals().text_color() }, egui::RichText::new(label).strong());
             let long = text.chars().count() > COLLAPSE_AT;
             let expanded = panels.expanded.get(slot).copied().unwrap_or(true);
-            let out = egui::ScrollArea::vertical().id_salt(("response", slot)).vertical_scroll_offset(markdown.scroll).show(column, |ui| {
+            // Both directions, so a wide table scrolls inside its own column instead of spilling over.
+            let out = egui::ScrollArea::both()
+                .id_salt(("response", slot))
+                .auto_shrink([false, false])
+                .vertical_scroll_offset(markdown.scroll)
+                .show(column, |ui| {
                 if long && !expanded {
                     let cut: String = text.chars().take(COLLAPSE_AT).collect();
                     CommonMarkViewer::new().show(ui, &mut markdown.cache, &format!("{cut}…"));
@@ -285,15 +290,58 @@ fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema) {
         });
     } else {
         ui.strong("Rank the responses, best first");
-        ui.label("Press their numbers in order; Shift+number ties with the previous; Backspace takes back.");
-        for (place, tier) in j.ranking.iter().enumerate() {
-            let names: Vec<String> = tier.iter().map(|s| format!("Response {}", s + 1)).collect();
-            ui.label(format!("{}. {}", place + 1, names.join(" = ")));
-        }
+        ui.label("Press their numbers in order (Shift+number ties with the previous), or drag them.");
+        ranking_by_drag(ui, j);
     }
     ui.add_space(6.0);
     ui.strong("Rationale");
     ui.add(egui::TextEdit::multiline(&mut j.rationale).desired_rows(3).hint_text("why (optional)"));
+}
+
+/// The ranking as drop zones: each tier (drop to tie with it), a gap before each tier and at the end
+/// (drop to make a new tier there), and the responses not ranked yet.
+fn ranking_by_drag(ui: &mut egui::Ui, j: &mut Judging) {
+    let mut dropped: Option<(usize, usize, bool)> = None;
+    let chip = |ui: &mut egui::Ui, slot: usize| {
+        ui.dnd_drag_source(egui::Id::new(("rank-chip", slot)), slot, |ui| {
+            ui.add(egui::Label::new(egui::RichText::new(format!(" Response {} ", slot + 1)).background_color(ui.visuals().faint_bg_color)).extend());
+        });
+    };
+    let gap = |ui: &mut egui::Ui, at: usize, dropped: &mut Option<(usize, usize, bool)>| {
+        let (_, payload) = ui.dnd_drop_zone::<usize, ()>(egui::Frame::NONE, |ui| {
+            ui.add_space(4.0);
+            ui.weak("  ⤓ new place");
+        });
+        if let Some(slot) = payload {
+            *dropped = Some((*slot, at, true));
+        }
+    };
+    for (place, tier) in j.ranking.clone().iter().enumerate() {
+        gap(ui, place, &mut dropped);
+        let (_, payload) = ui.dnd_drop_zone::<usize, ()>(egui::Frame::group(ui.style()), |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{}.", place + 1));
+                for &slot in tier {
+                    chip(ui, slot);
+                }
+            });
+        });
+        if let Some(slot) = payload {
+            dropped = Some((*slot, place, false));
+        }
+    }
+    gap(ui, j.ranking.len(), &mut dropped);
+    let ranked: Vec<usize> = j.ranking.iter().flatten().copied().collect();
+    let unranked: Vec<usize> = (0..j.slots()).filter(|s| !ranked.contains(s)).collect();
+    if !unranked.is_empty() {
+        ui.weak("not ranked yet:");
+        for slot in unranked {
+            chip(ui, slot);
+        }
+    }
+    if let Some((slot, tier, new_tier)) = dropped {
+        j.place(slot, tier, new_tier);
+    }
 }
 
 /// What the task plugin asks: criteria and guidelines; defaults until the plugin has loaded.
