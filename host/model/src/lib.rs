@@ -9,6 +9,7 @@ mod hh;
 mod ids;
 mod item;
 mod record;
+mod track;
 pub mod stats;
 mod validate;
 
@@ -18,4 +19,5 @@ pub use hh::*;
 pub use ids::*;
 pub use item::*;
 pub use record::*;
+pub use track::*;
 pub use validate::*;
