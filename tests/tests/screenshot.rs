@@ -67,3 +67,35 @@ fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
     let panel_text = count(1025, 1280, &|c| c.iter().all(|&v| v > 120));
     assert!(panel_text > 500, "{panel_text} light pixels in the verdict panel");
 }
+
+#[test]
+fn the_3d_view_draws_the_demo_scan_with_its_boxes_in_class_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    expect_code(&cairn_in(dir.path(), &["demo", "--no-open"]), 0);
+    let project = dir.path().join("cairn-demo.cairn");
+    let shot = dir.path().join("scene.png");
+    let run = Command::new("timeout")
+        .args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"])
+        .arg(cairn_bin())
+        .args(["open", path_str(&project), "--annotator", "screenshot", "--scene", "--screenshot", path_str(&shot)])
+        .output()
+        .unwrap();
+    assert!(run.status.success() && shot.is_file(), "stdout:\n{}\nstderr:\n{}", stdout(&run), stderr(&run));
+    let (w, h, px) = read_png(&shot);
+    assert_eq!((w, h), (1280, 800));
+    // Below the top bar and above the status line: the 3D view.
+    let body: Vec<[u8; 3]> = (30..h - 30).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| px[(y * w + x) as usize]).collect();
+    let background = [15u8, 15, 20];
+    let lit = body.iter().filter(|c| c.iter().zip(background).any(|(&a, b)| a.abs_diff(b) > 12)).count();
+    assert!(lit > 500, "{lit} pixels differ from the background: points and boxes are drawn");
+    // The two boxes (car and van) are edged in two different saturated class colours.
+    let mut colours = std::collections::HashMap::<[u8; 3], usize>::new();
+    for c in &body {
+        let (max, min) = (*c.iter().max().unwrap(), *c.iter().min().unwrap());
+        if max > 120 && max - min > 60 {
+            *colours.entry(*c).or_default() += 1;
+        }
+    }
+    let strong: Vec<_> = colours.iter().filter(|&(_, &n)| n > 100).collect();
+    assert!(strong.len() >= 2, "box edge colours: {strong:?}");
+}

@@ -10,6 +10,7 @@ pub mod records;
 pub mod session;
 mod export_dialog;
 mod quality_panel;
+pub mod scene;
 mod screenshot;
 mod task;
 mod view;
@@ -37,7 +38,22 @@ pub struct AppOptions {
     pub plugins: Vec<cairn_plugin_host::BundledPlugin>,
     /// Save a picture of the first item once it is drawn, then exit.
     pub screenshot: Option<PathBuf>,
+    /// Which view opens first.
+    pub view: View,
+    /// The point-cloud frame the 3D view shows (0-based, in import order).
+    pub frame: u32,
 }
+
+/// The two kinds of work; `Tab` switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    #[default]
+    Compare,
+    Scene,
+}
+
+#[derive(Resource, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveView(pub View);
 
 /// Opens the window and runs until it closes.
 pub fn run(options: AppOptions) -> anyhow::Result<()> {
@@ -51,15 +67,21 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         ..default()
     }))
     .add_plugins(EguiPlugin::default())
+    // The egui camera is named below; the 3D camera must not get a context of its own.
+    .insert_resource(bevy_egui::EguiGlobalSettings { auto_create_primary_context: false, ..default() })
     .add_systems(Startup, |mut commands: Commands| {
-        commands.spawn(Camera2d);
-    });
+        // Draws egui over the 3D view (which renders first, order -1); named as egui's camera so
+        // the 3D camera never takes the panels.
+        commands.spawn((Camera2d, bevy_egui::PrimaryEguiContext));
+    })
+    .add_systems(Update, overlay_clear);
     build(&mut app, &options)?;
     app.add_plugins((
         view::ViewPlugin,
         task::TaskPlugin::new(&options),
         export_dialog::ExportDialogPlugin(Mutex::new(Some(export_dialog::ExportDialog::new(&options)))),
         quality_panel::QualityPanelPlugin(options.project.clone()),
+        scene::ScenePlugin { frame: options.frame },
     ));
     if let Some(path) = &options.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
@@ -70,11 +92,19 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     }
 }
 
+/// In the 3D view the egui camera must not clear what the 3D camera drew.
+fn overlay_clear(view: Res<ActiveView>, mut cameras: Query<&mut Camera, With<Camera2d>>) {
+    for mut camera in &mut cameras {
+        camera.clear_color = if view.0 == View::Scene { ClearColorConfig::None } else { ClearColorConfig::Default };
+    }
+}
+
 /// Everything but the window: the project, the session and the judge's identity. Tests build a
 /// headless app with `MinimalPlugins` and this.
 pub fn build(app: &mut App, options: &AppOptions) -> anyhow::Result<()> {
     let project = Project::open(&options.project)?;
     app.insert_resource(Workspace { project: Mutex::new(project), policy: options.policy.clone() })
+        .insert_resource(ActiveView(options.view))
         .init_resource::<TaskSchema>()
         .add_plugins(SessionPlugin);
     if let Some(name) = &options.annotator {

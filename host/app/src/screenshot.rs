@@ -26,9 +26,21 @@ impl Plugin for ScreenshotPlugin {
     }
 }
 
-fn take(mut commands: Commands, current: Res<Current>, status: Res<crate::Status>, mut pending: ResMut<Pending>) {
-    // Ready: an item is on screen, or the queue is known to be empty.
-    if pending.taken || (current.0.is_none() && !status.queue_empty) {
+fn take(
+    mut commands: Commands,
+    current: Res<Current>,
+    status: Res<crate::Status>,
+    view: Res<crate::ActiveView>,
+    scene: Option<Res<crate::scene::Scene>>,
+    mut pending: ResMut<Pending>,
+) {
+    // Ready: an item is on screen (or the queue is known to be empty); in the 3D view, the cloud is
+    // drawn (or could not be read).
+    let ready = match view.0 {
+        crate::View::Compare => current.0.is_some() || status.queue_empty,
+        crate::View::Scene => scene.is_some_and(|s| s.ready || s.message.starts_with("cannot") || s.message.starts_with("the project has no")),
+    };
+    if pending.taken || !ready {
         return;
     }
     pending.frames += 1;

@@ -2,7 +2,7 @@
 
 use crate::AppOptions;
 use bevy::prelude::*;
-use cairn_plugin_host::{HostConfig, PluginEngine, QuestionKind, Registry};
+use cairn_plugin_host::{HostConfig, PluginEngine, QuestionKind, Registry, TaskInfo};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
 
@@ -15,27 +15,38 @@ pub struct TaskSchema {
     pub guidelines: String,
 }
 
+/// The task plugins the two views use: the comparison task (`--task`) and the cuboid task.
 pub struct TaskPlugin {
-    loaded: Mutex<Option<Receiver<Result<TaskSchema, String>>>>,
+    loaded: Mutex<Option<(Loader, Loader)>>,
+}
+
+/// Where a task description arrives from its worker thread.
+type Loader = Receiver<Result<TaskInfo, String>>;
+
+/// Loads a task plugin's description on a worker thread.
+fn load_in_background(options: &AppOptions, task: &str) -> Receiver<Result<TaskInfo, String>> {
+    let (send, receive) = channel();
+    let bundled = options.plugins.clone();
+    let project_dir = cairn_plugin_host::project_plugin_dir(&options.project);
+    let task = task.to_string();
+    std::thread::spawn(move || {
+        let load = || -> Result<TaskInfo, String> {
+            let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
+            let entry = registry.get(&task).ok_or_else(|| format!("no task plugin {task:?}"))?;
+            let engine = PluginEngine::new(HostConfig::default())?;
+            let plugin = entry.load_task(&engine).map_err(|e| e.to_string())?;
+            Ok(plugin.info().clone())
+        };
+        let _ = send.send(load());
+    });
+    receive
 }
 
 impl TaskPlugin {
     pub fn new(options: &AppOptions) -> Self {
-        let (send, receive) = channel();
-        let bundled = options.plugins.clone();
-        let project_dir = cairn_plugin_host::project_plugin_dir(&options.project);
-        let task = options.task.clone();
-        std::thread::spawn(move || {
-            let load = || -> Result<TaskSchema, String> {
-                let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
-                let entry = registry.get(&task).ok_or_else(|| format!("no task plugin {task:?}"))?;
-                let engine = PluginEngine::new(HostConfig::default())?;
-                let plugin = entry.load_task(&engine).map_err(|e| e.to_string())?;
-                Ok(schema_of(plugin.info()))
-            };
-            let _ = send.send(load());
-        });
-        TaskPlugin { loaded: Mutex::new(Some(receive)) }
+        let compare = load_in_background(options, &options.task);
+        let cuboids = load_in_background(options, "cuboid-detection");
+        TaskPlugin { loaded: Mutex::new(Some((compare, cuboids))) }
     }
 }
 
@@ -51,13 +62,30 @@ pub fn schema_of(info: &cairn_plugin_host::TaskInfo) -> TaskSchema {
 }
 
 #[derive(Resource)]
-struct Loading(Mutex<Receiver<Result<TaskSchema, String>>>);
+struct Loading(Mutex<Receiver<Result<TaskInfo, String>>>);
+
+#[derive(Resource)]
+struct LoadingCuboids(Mutex<Receiver<Result<TaskInfo, String>>>);
 
 impl Plugin for TaskPlugin {
     fn build(&self, app: &mut App) {
-        if let Some(receiver) = self.loaded.lock().expect("task loader lock").take() {
-            app.insert_resource(Loading(Mutex::new(receiver))).add_systems(Update, receive);
+        if let Some((compare, cuboids)) = self.loaded.lock().expect("task loader lock").take() {
+            app.insert_resource(Loading(Mutex::new(compare)))
+                .insert_resource(LoadingCuboids(Mutex::new(cuboids)))
+                .add_systems(Update, (receive, receive_cuboids));
         }
+    }
+}
+
+fn receive_cuboids(loading: Option<Res<LoadingCuboids>>, mut colours: ResMut<crate::scene::ClassColours>, mut commands: Commands) {
+    let Some(loading) = loading else { return };
+    let result = loading.0.lock().expect("task loader lock").try_recv();
+    if let Ok(result) = result {
+        if let Ok(info) = result {
+            colours.colours = info.classes.iter().map(|c| (c.id.clone(), c.color)).collect();
+        }
+        colours.loaded = true;
+        commands.remove_resource::<LoadingCuboids>();
     }
 }
 
@@ -66,7 +94,7 @@ fn receive(loading: Option<Res<Loading>>, mut schema: ResMut<TaskSchema>, mut st
     let result = loading.0.lock().expect("task loader lock").try_recv();
     match result {
         Ok(Ok(loaded)) => {
-            *schema = loaded;
+            *schema = schema_of(&loaded);
             commands.remove_resource::<Loading>();
         }
         Ok(Err(e)) => {

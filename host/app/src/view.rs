@@ -51,7 +51,11 @@ fn draw(
     mut name: ResMut<NameEntry>,
     schema: Res<TaskSchema>,
     workspace: Res<Workspace>,
+    view: Res<crate::ActiveView>,
 ) -> Result {
+    if view.0 != crate::View::Compare {
+        return Ok(());
+    }
     let ctx = contexts.ctx_mut()?.clone();
     let ctx = &ctx;
     panels.typing = ctx.egui_wants_keyboard_input();
@@ -93,7 +97,7 @@ fn draw(
                         }
                     });
                 }
-                ui.label("G guidelines · F flag · S skip · Ctrl+Z undo");
+                ui.label("G guidelines · F flag · S skip · Ctrl+Z undo · Tab 3D view");
             });
         });
     });

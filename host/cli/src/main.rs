@@ -55,9 +55,15 @@ enum Command {
         /// The task plugin whose questions and guidelines to use.
         #[arg(long, default_value = "pairwise-preference")]
         task: String,
-        /// Save a picture of the window once the first item is drawn, then exit.
+        /// Save a picture of the window once the first item (or the 3D frame) is drawn, then exit.
         #[arg(long)]
         screenshot: Option<PathBuf>,
+        /// Open on the 3D view of point-cloud frames instead of the comparison view (Tab switches).
+        #[arg(long)]
+        scene: bool,
+        /// The point-cloud frame the 3D view shows (0-based, in import order).
+        #[arg(long, default_value_t = 0)]
+        frame: u32,
     },
     /// Create a new, empty project file.
     Init {
@@ -261,10 +267,11 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             println!("Opening the comparison view (judging as demo-user; G shows the guidelines and keys) …");
-            open::run(&project, Some("demo-user".into()), 1, None, 0, "pairwise-preference".into(), None)
+            open::run(&project, Some("demo-user".into()), 1, None, 0, "pairwise-preference".into(), None, cairn_app::View::Compare, 0)
         }
-        Command::Open { project, annotator, overlap, gold_annotator, gold_every, task, screenshot } => {
-            open::run(&project, annotator, overlap, gold_annotator.as_deref(), gold_every, task, screenshot)
+        Command::Open { project, annotator, overlap, gold_annotator, gold_every, task, screenshot, scene, frame } => {
+            let view = if scene { cairn_app::View::Scene } else { cairn_app::View::Compare };
+            open::run(&project, annotator, overlap, gold_annotator.as_deref(), gold_every, task, screenshot, view, frame)
         }
         Command::Init { project } => {
             Project::create(&project)?;

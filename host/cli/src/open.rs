@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use cairn_store::{Project, QueuePolicy};
 use std::path::{Path, PathBuf};
 
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     project: &Path,
     annotator: Option<String>,
@@ -12,6 +13,8 @@ pub fn run(
     gold_every: u32,
     task: String,
     screenshot: Option<PathBuf>,
+    view: cairn_app::View,
+    frame: u32,
 ) -> Result<()> {
     // Refuse a bad project before opening a window.
     let p = Project::open(project)?;
@@ -28,6 +31,8 @@ pub fn run(
         task,
         plugins: crate::plugins::bundled(),
         screenshot,
+        view,
+        frame,
     })
 }
 
