@@ -27,8 +27,16 @@ pub fn cairn_bin() -> &'static Path {
     })
 }
 
+/// The binary as a command with no display: `cairn demo` must not open a window in a test (the
+/// screenshot tests give it one of their own under Xvfb).
+pub fn cairn_command() -> Command {
+    let mut command = Command::new(cairn_bin());
+    command.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    command
+}
+
 pub fn cairn(args: &[&str]) -> Output {
-    Command::new(cairn_bin()).args(args).output().expect("running cairn")
+    cairn_command().args(args).output().expect("running cairn")
 }
 
 /// Runs cairn with its address space capped at 4 GiB, so that allocating for a header's false claim
@@ -37,6 +45,8 @@ pub fn cairn_capped(args: &[&str]) -> Output {
     Command::new("sh")
         .arg("-c")
         .arg("ulimit -v 4194304 && exec \"$0\" \"$@\"")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .arg(cairn_bin())
         .args(args)
         .output()
@@ -45,7 +55,7 @@ pub fn cairn_capped(args: &[&str]) -> Output {
 
 /// Runs cairn in `dir` (for commands with relative default paths).
 pub fn cairn_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(cairn_bin()).current_dir(dir).args(args).output().expect("running cairn")
+    cairn_command().current_dir(dir).args(args).output().expect("running cairn")
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -71,7 +71,7 @@ fn a_second_writer_waits_for_the_first_transaction() {
     let holder = rusqlite::Connection::open(&project).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta VALUES ('holding', 'yes');").unwrap();
     let started = std::time::Instant::now();
-    let child = std::process::Command::new(cairn_bin())
+    let child = cairn_command()
         .args(["import", path_str(&project), path_str(&file)])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -189,7 +189,7 @@ fn export_into_a_closed_pipe_exits_quietly() {
     let lines: Vec<_> = (0..4000).map(|i| comparison_line(&format!("demo-{i:03}"), &format!("question {i}"))).collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
     expect_code(&cairn(&["import", path_str(&project), path_str(&file), "--dataset", "demo-comparisons"]), 0);
-    let mut child = std::process::Command::new(cairn_bin())
+    let mut child = cairn_command()
         .args(["export", path_str(&project)])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
