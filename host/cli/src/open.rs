@@ -16,8 +16,12 @@ pub fn run(
     view: cairn_app::View,
     frame: u32,
 ) -> Result<()> {
-    // Refuse a bad project before opening a window.
+    // Refuse a bad project, or a missing display, before opening a window.
     let p = Project::open(project)?;
+    anyhow::ensure!(
+        display_available(),
+        "no display to open a window on (DISPLAY is unset or its X server is not running); on a server, run it under xvfb-run"
+    );
     let gold_annotator = match gold_annotator {
         Some(name) => Some(p.annotator_by_name(name)?.with_context(|| format!("--gold-annotator: no annotator named {name:?} in the project"))?.id),
         None => None,
@@ -36,7 +40,16 @@ pub fn run(
     })
 }
 
-/// True when a window can be opened here (an X11 or Wayland display is set).
+/// True when a window can be opened here: the app draws through X11 (XWayland on Wayland desktops),
+/// and a local display must have its socket (a stale `DISPLAY`, e.g. over ssh, would not).
 pub fn display_available() -> bool {
-    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+    let Some(display) = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()) else { return false };
+    match display.strip_prefix(':') {
+        Some(rest) => {
+            let number = rest.split('.').next().unwrap_or_default();
+            Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+        }
+        // A remote display (host:N): let the window try.
+        None => true,
+    }
 }
