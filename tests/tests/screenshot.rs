@@ -4,6 +4,18 @@
 use cairn_e2e::*;
 use std::process::Command;
 
+/// Runs cairn under its own Xvfb. One at a time: `xvfb-run -a` picks a free display number, and two
+/// starting together can pick the same one.
+fn under_xvfb(args: &[&str]) -> std::process::Output {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    assert!(
+        Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap().status.success(),
+        "xvfb-run is needed for this test: apt-get install xvfb mesa-vulkan-drivers libvulkan1 (.ci/run does)"
+    );
+    Command::new("timeout").args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"]).arg(cairn_bin()).args(args).output().unwrap()
+}
+
 /// Decodes an RGB(A) PNG into (width, height, rgb pixels).
 fn read_png(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -17,10 +29,6 @@ fn read_png(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
 
 #[test]
 fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
-    assert!(
-        Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap().status.success(),
-        "xvfb-run is needed for this test: apt-get install xvfb mesa-vulkan-drivers libvulkan1 (.ci/run does)"
-    );
     let (dir, project) = new_project();
     // demo-006: SQL in both responses, a table in the second.
     let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/comparisons.jsonl")).unwrap();
@@ -30,12 +38,7 @@ fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
     expect_code(&cairn(&["import", path_str(&project), path_str(&input)]), 0);
 
     let shot = dir.path().join("compare.png");
-    let run = Command::new("timeout")
-        .args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"])
-        .arg(cairn_bin())
-        .args(["open", path_str(&project), "--annotator", "screenshot", "--screenshot", path_str(&shot)])
-        .output()
-        .unwrap();
+    let run = under_xvfb(&["open", path_str(&project), "--annotator", "screenshot", "--screenshot", path_str(&shot)]);
     assert!(run.status.success() && shot.is_file(), "stdout:\n{}\nstderr:\n{}", stdout(&run), stderr(&run));
 
     let (w, h, px) = read_png(&shot);
@@ -74,12 +77,7 @@ fn the_3d_view_draws_the_demo_scan_with_its_boxes_in_class_colours() {
     expect_code(&cairn_in(dir.path(), &["demo", "--no-open"]), 0);
     let project = dir.path().join("cairn-demo.cairn");
     let shot = dir.path().join("scene.png");
-    let run = Command::new("timeout")
-        .args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"])
-        .arg(cairn_bin())
-        .args(["open", path_str(&project), "--annotator", "screenshot", "--scene", "--screenshot", path_str(&shot)])
-        .output()
-        .unwrap();
+    let run = under_xvfb(&["open", path_str(&project), "--annotator", "screenshot", "--scene", "--screenshot", path_str(&shot)]);
     assert!(run.status.success() && shot.is_file(), "stdout:\n{}\nstderr:\n{}", stdout(&run), stderr(&run));
     let (w, h, px) = read_png(&shot);
     assert_eq!((w, h), (1280, 800));
