@@ -147,6 +147,19 @@ impl std::io::Write for Output<'_> {
     }
 }
 
+/// A file an in-memory export wrote: (path, bytes).
+pub type WrittenFile = (String, Vec<u8>);
+
+/// Runs an exporter natively on records in memory, with its declared defaults under `options`: what a
+/// plugin's unit tests need. Returns the summary and each file written (path, bytes).
+pub fn run_in_memory<T: Exporter>(records: &[ExportRecord], options: &[(&str, &str)]) -> Result<(Summary, Vec<WrittenFile>), String> {
+    let lines = records.iter().map(|r| serde_json::to_string(r).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    let options = Options::new(&T::describe().options, options.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut out = Output::in_memory();
+    let summary = T::run(&options, &mut Records::from_json_lines(lines), &mut out)?;
+    Ok((summary, out.files()))
+}
+
 /// Connects an [`Exporter`] to the generated bindings; used by [`export_exporter!`].
 #[doc(hidden)]
 pub struct ExporterAdapter<T>(std::marker::PhantomData<T>);

@@ -36,6 +36,7 @@ compile_error!(
 
 pub use cairn_model as model;
 
+pub mod frames;
 mod info;
 pub mod preference;
 pub use info::*;
@@ -56,7 +57,7 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::model::*;
     #[cfg(feature = "exporter")]
-    pub use crate::{export_exporter, Exporter, Output, Records};
+    pub use crate::{export_exporter, run_in_memory, Exporter, Output, Records};
     #[cfg(feature = "task")]
     pub use crate::{export_task, CloudChunk, Subject, Task};
     pub use std::io::Write as _;

@@ -121,11 +121,7 @@ mod tests {
     }
 
     fn export(records: &[ExportRecord], options: &[(&str, &str)]) -> Result<(Summary, Vec<u8>), String> {
-        let lines = records.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
-        let options = Options::new(&HhRlhf::describe(), options.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let mut out = Output::in_memory();
-        let summary = HhRlhf::run(&options, &mut Records::from_json_lines(lines), &mut out)?;
-        let mut files = out.files();
+        let (summary, mut files) = run_in_memory::<HhRlhf>(records, options)?;
         assert_eq!(files.len(), 1);
         let (path, bytes) = files.remove(0);
         assert_eq!(path, "hh-rlhf.jsonl");

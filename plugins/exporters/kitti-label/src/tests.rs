@@ -49,11 +49,8 @@ fn frame(key: &str, sequence: Option<&str>, index: u32, boxes: Vec<Cuboid>) -> E
 }
 
 fn export(options: &[(&str, &str)], records: &[ExportRecord]) -> Result<Vec<(String, String)>, String> {
-    let options = Options::new(&KittiLabel::describe(), options.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let mut records = Records::from_json_lines(records.iter().map(|r| serde_json::to_string(r).unwrap()).collect());
-    let mut out = Output::in_memory();
-    KittiLabel::run(&options, &mut records, &mut out)?;
-    Ok(out.files().into_iter().map(|(path, bytes)| (path, String::from_utf8(bytes).unwrap())).collect())
+    let (_, files) = run_in_memory::<KittiLabel>(records, options)?;
+    Ok(files.into_iter().map(|(path, bytes)| (path, String::from_utf8(bytes).unwrap())).collect())
 }
 
 /// The one line of the one file of a one-box export.

@@ -11,9 +11,10 @@
 //! `frames` inside the root. Until a second sequence appears the frames of the first are held back,
 //! because only then is it known whether they go to `openlabel.json`.
 
+use cairn_plugin_sdk::frames::{frame_of, path_segment, Sequences};
 use cairn_plugin_sdk::prelude::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 pub struct OpenLabel;
 
@@ -232,51 +233,6 @@ fn attributes(values: &BTreeMap<String, AttributeValue>) -> Value {
     json!(grouped)
 }
 
-/// The record's frame and its sequence name. A frame imported on its own has no sequence; it counts as
-/// a sequence of one, named by its key, so such frames never collide.
-fn frame_of(record: &ExportRecord) -> Result<(&Frame, &str), String> {
-    match &record.item {
-        ItemData::Frame(frame) => Ok((frame, frame.sequence.as_deref().unwrap_or(&record.key))),
-        ItemData::Comparison(_) => Err("not a point-cloud frame".into()),
-    }
-}
-
-/// Sequences in order of first appearance. A sequence's frames must come together and each once:
-/// they share one document, keyed by frame index.
-#[derive(Default)]
-struct Sequences {
-    seen: HashSet<String>,
-    first: String,
-    current: String,
-    indices: BTreeSet<u32>,
-}
-
-impl Sequences {
-    /// Places a frame; true when it starts a sequence.
-    fn enter(&mut self, name: &str, index: u32) -> Result<bool, String> {
-        let new = self.seen.is_empty() || name != self.current;
-        if new {
-            if !self.seen.insert(name.to_string()) {
-                return Err(format!("sequence {name:?} resumes after sequence {:?}; the frames of a sequence must come together", self.current));
-            }
-            if self.seen.len() == 1 {
-                self.first = name.to_string();
-            }
-            self.current = name.to_string();
-            self.indices.clear();
-        }
-        if !self.indices.insert(index) {
-            return Err(format!("frame {index} of sequence {name:?} appears twice"));
-        }
-        Ok(new)
-    }
-}
-
-/// A sequence name as one path segment, so a document's path cannot leave its folder.
-fn path_segment(name: &str) -> String {
-    let segment: String = name.chars().map(|c| if matches!(c, '/' | '\\') || c.is_control() { '_' } else { c }).collect();
-    if segment.is_empty() || segment == "." || segment == ".." { "_".into() } else { segment }
-}
 
 #[cfg(test)]
 mod tests;

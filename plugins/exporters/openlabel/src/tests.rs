@@ -49,12 +49,8 @@ fn frame(key: &str, sequence: Option<&str>, index: u32, boxes: Vec<Cuboid>) -> E
 
 /// Each file's path, raw text and parsed JSON.
 fn export(records: &[ExportRecord]) -> Result<Vec<(String, String, Value)>, String> {
-    let options = Options::new(&OpenLabel::describe(), Vec::new());
-    let mut records = Records::from_json_lines(records.iter().map(|r| serde_json::to_string(r).unwrap()).collect());
-    let mut out = Output::in_memory();
-    OpenLabel::run(&options, &mut records, &mut out)?;
-    Ok(out
-        .files()
+    let (_, files) = run_in_memory::<OpenLabel>(records, &[])?;
+    Ok(files
         .into_iter()
         .map(|(path, bytes)| {
             let text = String::from_utf8(bytes).unwrap();

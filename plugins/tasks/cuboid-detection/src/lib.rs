@@ -323,7 +323,7 @@ mod tests {
         bad.size[0] = -1.0;
         let subjects: Vec<_> =
             [car(), car(), bad].into_iter().map(|c| Subject { payload: Payload::Cuboid(c), point_count: Some(50) }).collect();
-        let found = CuboidDetection::validate(&frame(), &subjects);
+        let found = CuboidDetection::validate(&frame(), &subjects, &Options::default());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0, 2);
     }
