@@ -37,7 +37,9 @@ fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
     std::fs::write(&input, format!("{line}\n")).unwrap();
     expect_code(&cairn(&["import", path_str(&project), path_str(&input)]), 0);
 
-    let shot = dir.path().join("compare.png");
+    // Kept where cargo keeps test output, so a failing picture can be looked at.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compare.png");
+    let _ = std::fs::remove_file(&shot);
     let run = under_xvfb(&["open", path_str(&project), "--annotator", "screenshot", "--screenshot", path_str(&shot)]);
     assert!(run.status.success() && shot.is_file(), "stdout:\n{}\nstderr:\n{}", stdout(&run), stderr(&run));
 
@@ -48,7 +50,7 @@ fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
     // Code blocks: the code background fills a block in each response column.
     let code_bg = |c: [u8; 3]| c == [43, 48, 59];
     let (left, right) = (count(0, 505, &code_bg), count(515, 1015, &code_bg));
-    assert!(left > 20_000 && right > 20_000, "code block backgrounds: left {left}, right {right} pixels");
+    assert!(left > 20_000 && right > 20_000, "code block backgrounds: left {left}, right {right} pixels ({})", shot.display());
     // Syntax highlighting: coloured (not grey) text inside the code.
     let coloured = |c: [u8; 3]| c.iter().max().unwrap() - c.iter().min().unwrap() > 50 && c.iter().any(|&v| v > 120);
     let keywords = count(0, 1015, &coloured);
