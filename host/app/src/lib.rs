@@ -1,11 +1,16 @@
-//! The Cairn annotator app: a Bevy application with egui panels. This version holds the comparison
-//! view (blind pairwise verdicts and rankings from a queue); the 3D view joins it next.
+//! The Cairn annotator app: a Bevy application with egui panels, with two views: the 3D view of
+//! point-cloud frames with the cuboid tools, and the comparison view (blind pairwise verdicts and
+//! rankings from a queue). `Tab` switches.
 //!
-//! The app is composed of Bevy plugins by feature: `SessionPlugin` (queue, keys, submissions, active
-//! time; runs headless), `ViewPlugin` (egui drawing), `TaskPlugin` (loads the task plugin's questions
-//! and guidelines on a worker thread) and `ScreenshotPlugin` (`--screenshot`).
+//! The app is composed of Bevy plugins by feature. Headless (tests build these with
+//! `MinimalPlugins`): `SessionPlugin` (judging queue, keys, submissions, active time) and
+//! `scene::ScenePlugin` (frames, loading, box tools and edits, the cuboid task plugin). With a
+//! window: `ViewPlugin` (comparison drawing), `scene::render::SceneRenderPlugin` (points with level
+//! of detail, cameras, gizmos, panels), `TaskPlugin` (the comparison task's questions),
+//! `ScreenshotPlugin` (`--screenshot`).
 
 pub mod judge;
+pub mod keys;
 pub mod records;
 pub mod session;
 mod export_dialog;
@@ -40,8 +45,10 @@ pub struct AppOptions {
     pub screenshot: Option<PathBuf>,
     /// Which view opens first.
     pub view: View,
-    /// The point-cloud frame the 3D view shows (0-based, in import order).
+    /// The point-cloud frame the 3D view shows first (0-based, by sequence and index).
     pub frame: u32,
+    /// The box to select once the frame is shown.
+    pub select: Option<scene::SelectSpec>,
 }
 
 /// The two kinds of work; `Tab` switches.
@@ -75,13 +82,17 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         commands.spawn((Camera2d, bevy_egui::PrimaryEguiContext));
     })
     .add_systems(Update, overlay_clear);
+    // A broken keys file stops here, naming its line, rather than leaving keys silently unbound.
+    if let Some(path) = keys::KeyMap::config_path() {
+        app.insert_resource(keys::KeyMap::load(&path).map_err(anyhow::Error::msg)?);
+    }
     build(&mut app, &options)?;
     app.add_plugins((
         view::ViewPlugin,
         task::TaskPlugin::new(&options),
         export_dialog::ExportDialogPlugin(Mutex::new(Some(export_dialog::ExportDialog::new(&options)))),
         quality_panel::QualityPanelPlugin(options.project.clone()),
-        scene::ScenePlugin { frame: options.frame },
+        scene::render::SceneRenderPlugin,
     ));
     if let Some(path) = &options.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
@@ -106,7 +117,13 @@ pub fn build(app: &mut App, options: &AppOptions) -> anyhow::Result<()> {
     app.insert_resource(Workspace { project: Mutex::new(project), policy: options.policy.clone() })
         .insert_resource(ActiveView(options.view))
         .init_resource::<TaskSchema>()
-        .add_plugins(SessionPlugin);
+        .add_plugins(SessionPlugin)
+        .add_plugins(scene::ScenePlugin {
+            frame: options.frame,
+            select: options.select,
+            plugins: options.plugins.clone(),
+            project: options.project.clone(),
+        });
     if let Some(name) = &options.annotator {
         session::identify(app.world_mut(), name).map_err(anyhow::Error::msg)?;
     }

@@ -42,7 +42,7 @@ fn take(
     // drawn (or could not be read).
     let ready = match view.0 {
         crate::View::Compare => current.0.is_some() || status.queue_empty,
-        crate::View::Scene => scene.is_some_and(|s| s.ready || s.message.starts_with("cannot") || s.message.starts_with("the project has no")),
+        crate::View::Scene => scene.is_some_and(|s| s.ready),
     };
     if pending.taken || !ready {
         return;

@@ -147,7 +147,12 @@ fn shortcuts(
     mut panels: ResMut<Panels>,
     time: Res<Time>,
     mut last_input: ResMut<LastInput>,
+    view: Res<crate::ActiveView>,
 ) {
+    // The 3D view has keys of its own.
+    if view.0 != crate::View::Compare {
+        return;
+    }
     if keys.get_just_pressed().next().is_some() {
         last_input.0 = Some(time.elapsed());
     }

@@ -15,13 +15,10 @@ pub struct TaskSchema {
     pub guidelines: String,
 }
 
-/// The task plugins the two views use: the comparison task (`--task`) and the cuboid task.
+/// The comparison task plugin (`--task`); the cuboid task is the 3D view's (`scene::findings`).
 pub struct TaskPlugin {
-    loaded: Mutex<Option<(Loader, Loader)>>,
+    loaded: Mutex<Option<Receiver<Result<TaskInfo, String>>>>,
 }
-
-/// Where a task description arrives from its worker thread.
-type Loader = Receiver<Result<TaskInfo, String>>;
 
 /// Loads a task plugin's description on a worker thread.
 fn load_in_background(options: &AppOptions, task: &str) -> Receiver<Result<TaskInfo, String>> {
@@ -44,9 +41,7 @@ fn load_in_background(options: &AppOptions, task: &str) -> Receiver<Result<TaskI
 
 impl TaskPlugin {
     pub fn new(options: &AppOptions) -> Self {
-        let compare = load_in_background(options, &options.task);
-        let cuboids = load_in_background(options, "cuboid-detection");
-        TaskPlugin { loaded: Mutex::new(Some((compare, cuboids))) }
+        TaskPlugin { loaded: Mutex::new(Some(load_in_background(options, &options.task))) }
     }
 }
 
@@ -64,28 +59,12 @@ pub fn schema_of(info: &cairn_plugin_host::TaskInfo) -> TaskSchema {
 #[derive(Resource)]
 struct Loading(Mutex<Receiver<Result<TaskInfo, String>>>);
 
-#[derive(Resource)]
-struct LoadingCuboids(Mutex<Receiver<Result<TaskInfo, String>>>);
 
 impl Plugin for TaskPlugin {
     fn build(&self, app: &mut App) {
-        if let Some((compare, cuboids)) = self.loaded.lock().expect("task loader lock").take() {
-            app.insert_resource(Loading(Mutex::new(compare)))
-                .insert_resource(LoadingCuboids(Mutex::new(cuboids)))
-                .add_systems(Update, (receive, receive_cuboids));
+        if let Some(compare) = self.loaded.lock().expect("task loader lock").take() {
+            app.insert_resource(Loading(Mutex::new(compare))).add_systems(Update, receive);
         }
-    }
-}
-
-fn receive_cuboids(loading: Option<Res<LoadingCuboids>>, mut colours: ResMut<crate::scene::ClassColours>, mut commands: Commands) {
-    let Some(loading) = loading else { return };
-    let result = loading.0.lock().expect("task loader lock").try_recv();
-    if let Ok(result) = result {
-        if let Ok(info) = result {
-            colours.colours = info.classes.iter().map(|c| (c.id.clone(), c.color)).collect();
-        }
-        colours.loaded = true;
-        commands.remove_resource::<LoadingCuboids>();
     }
 }
 

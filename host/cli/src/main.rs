@@ -37,34 +37,9 @@ enum Command {
         #[arg(long)]
         no_open: bool,
     },
-    /// Open a project in the annotator app (comparison judging from the queue).
-    Open {
-        project: PathBuf,
-        /// Judge as this person (asked on screen when left out).
-        #[arg(long)]
-        annotator: Option<String>,
-        /// Annotators per item.
-        #[arg(long, default_value_t = 1)]
-        overlap: u32,
-        /// Whose answers are the reference for gold checks, e.g. `import:hh-rlhf`.
-        #[arg(long)]
-        gold_annotator: Option<String>,
-        /// Every n-th item is a gold check (needs --gold-annotator).
-        #[arg(long, default_value_t = 10)]
-        gold_every: u32,
-        /// The task plugin whose questions and guidelines to use.
-        #[arg(long, default_value = "pairwise-preference")]
-        task: String,
-        /// Save a picture of the window once the first item (or the 3D frame) is drawn, then exit.
-        #[arg(long)]
-        screenshot: Option<PathBuf>,
-        /// Open on the 3D view of point-cloud frames instead of the comparison view (Tab switches).
-        #[arg(long)]
-        scene: bool,
-        /// The point-cloud frame the 3D view shows (0-based, in import order).
-        #[arg(long, default_value_t = 0)]
-        frame: u32,
-    },
+    /// Open a project in the annotator app: the 3D view of its point-cloud frames (boxes, tracks)
+    /// and the comparison view (judging from the queue); Tab switches.
+    Open(open::OpenArgs),
     /// Create a new, empty project file.
     Init {
         /// The project file to create, e.g. `labels.cairn`.
@@ -266,13 +241,10 @@ fn run(cli: Cli) -> Result<()> {
                 println!("No display here, so the app was not opened; on a desktop, run: cairn open {}", project.display());
                 return Ok(());
             }
-            println!("Opening the comparison view (judging as demo-user; G shows the guidelines and keys) …");
-            open::run(&project, Some("demo-user".into()), 1, None, 0, "pairwise-preference".into(), None, cairn_app::View::Compare, 0)
+            println!("Opening the 3D view of the demo scan (as demo-user; H lists the keys, Tab switches to the comparisons) …");
+            open::run(open::OpenArgs { annotator: Some("demo-user".into()), view: Some(open::ViewArg::Scene), ..open::OpenArgs::new(project) })
         }
-        Command::Open { project, annotator, overlap, gold_annotator, gold_every, task, screenshot, scene, frame } => {
-            let view = if scene { cairn_app::View::Scene } else { cairn_app::View::Compare };
-            open::run(&project, annotator, overlap, gold_annotator.as_deref(), gold_every, task, screenshot, view, frame)
-        }
+        Command::Open(args) => open::run(args),
         Command::Init { project } => {
             Project::create(&project)?;
             println!("created {}", project.display());

@@ -35,7 +35,8 @@ const CLASSES: [ClassSpec; 14] = [
 ];
 
 /// The boolean attributes every box carries: id, display name.
-const ATTRIBUTES: [(&str, &str); 3] = [("occluded", "Occluded"), ("truncated", "Truncated"), ("moving", "Moving")];
+const ATTRIBUTES: [(&str, &str); 4] =
+    [("occluded", "Occluded"), ("truncated", "Truncated"), ("moving", "Moving"), ("interpolated", "Interpolated between keyframes")];
 
 /// Fewer lidar points than this in a box is usually a box in empty space or on noise.
 pub const MIN_POINTS: u64 = 5;

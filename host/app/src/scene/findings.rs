@@ -1,0 +1,201 @@
+//! The cuboid task plugin, on its own thread: its classes (colours, hotkeys, default sizes) and its
+//! validation findings for the boxes of the frame on screen. The frame loop only sends requests and
+//! picks up answers.
+
+use super::{LoadedCloud, Scene, SceneBox};
+use bevy::prelude::*;
+use cairn_cloud::spatial::{points_in_box, OrientedBox};
+use cairn_model::{AnnotationId, ItemData, Payload};
+use cairn_plugin_host::{Attribute, HostConfig, LabelClass, PluginEngine, Registry, Subject};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+/// The task plugin that describes boxes.
+pub const CUBOID_TASK: &str = "cuboid-detection";
+
+/// Classes from the task plugin, and the class new boxes get.
+#[derive(Resource, Default)]
+pub struct Classes {
+    pub list: Vec<LabelClass>,
+    /// The attributes every box may carry.
+    pub attributes: Vec<Attribute>,
+    pub current: String,
+    /// The plugin has answered (or failed to load).
+    pub loaded: bool,
+    pub error: Option<String>,
+}
+
+impl Classes {
+    pub fn colour(&self, class: &str) -> [u8; 3] {
+        self.list.iter().find(|c| c.id == class).map_or([230, 230, 230], |c| c.color)
+    }
+
+    /// The plugin's default size for a class, else the engine's table of common classes.
+    pub fn default_size(&self, class: &str) -> Option<[f64; 3]> {
+        self.list.iter().find(|c| c.id == class).and_then(|c| c.default_size).or_else(|| cairn_cloud::fit::default_size(class))
+    }
+
+    /// The class whose hotkey was pressed this frame (plain key, no modifiers).
+    pub fn hotkey_class(&self, keys: &ButtonInput<KeyCode>) -> Option<&str> {
+        if keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight, KeyCode::AltLeft, KeyCode::AltRight, KeyCode::ShiftLeft, KeyCode::ShiftRight]) {
+            return None;
+        }
+        self.list.iter().find(|c| c.hotkey.and_then(key_of_char).is_some_and(|k| keys.just_pressed(k))).map(|c| c.id.as_str())
+    }
+}
+
+/// The key that types a character (letters and digits).
+pub fn key_of_char(c: char) -> Option<KeyCode> {
+    crate::keys::Chord::parse(&c.to_string()).ok().filter(|k| !k.ctrl && !k.shift && !k.alt).map(|k| k.key)
+}
+
+/// What the plugin said about each box of the frame on screen.
+#[derive(Resource, Default)]
+pub struct Findings {
+    pub by_box: HashMap<AnnotationId, Vec<String>>,
+    /// Points inside each box, as counted for validation.
+    pub points: HashMap<AnnotationId, usize>,
+    /// The boxes (and frame) the findings are for; a change sends a new request.
+    asked: Option<(u64, Vec<SceneBox>)>,
+}
+
+struct Request {
+    item: ItemData,
+    boxes: Vec<SceneBox>,
+    cloud: Arc<LoadedCloud>,
+}
+
+struct Answer {
+    findings: HashMap<AnnotationId, Vec<String>>,
+    points: HashMap<AnnotationId, usize>,
+}
+
+enum FromWorker {
+    Classes(Result<(Vec<LabelClass>, Vec<Attribute>), String>),
+    Findings(Result<Answer, String>),
+}
+
+#[derive(Resource)]
+/// The plugin thread's ends.
+pub struct Worker {
+    send: Sender<Request>,
+    receive: Mutex<Receiver<FromWorker>>,
+}
+
+pub struct FindingsPlugin {
+    worker: Mutex<Option<Worker>>,
+}
+
+impl FindingsPlugin {
+    pub fn new(bundled: &[cairn_plugin_host::BundledPlugin], project: &Path) -> Self {
+        let (send_request, requests) = channel::<Request>();
+        let (send_answer, answers) = channel();
+        let bundled = bundled.to_vec();
+        let project_dir = cairn_plugin_host::project_plugin_dir(project);
+        std::thread::spawn(move || {
+            let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
+            let loaded = registry
+                .get(CUBOID_TASK)
+                .ok_or_else(|| format!("no task plugin {CUBOID_TASK:?}"))
+                .and_then(|entry| {
+                    let engine = PluginEngine::new(HostConfig::default())?;
+                    entry.load_task(&engine).map_err(|e| e.to_string())
+                });
+            let mut plugin = match loaded {
+                Ok(plugin) => {
+                    let _ = send_answer.send(FromWorker::Classes(Ok((plugin.info().classes.clone(), plugin.info().attributes.clone()))));
+                    plugin
+                }
+                Err(e) => {
+                    let _ = send_answer.send(FromWorker::Classes(Err(e)));
+                    return;
+                }
+            };
+            while let Ok(mut request) = requests.recv() {
+                // Only the newest request matters.
+                while let Ok(newer) = requests.try_recv() {
+                    request = newer;
+                }
+                let points: HashMap<AnnotationId, usize> = request
+                    .boxes
+                    .iter()
+                    .map(|b| (b.annotation, points_in_box(&request.cloud.cloud.positions, &OrientedBox::from_cuboid(&request.cloud.cloud, &b.cuboid)).len()))
+                    .collect();
+                let subjects: Vec<Subject> = request
+                    .boxes
+                    .iter()
+                    .map(|b| Subject { payload: Payload::Cuboid(b.cuboid.clone()), point_count: Some(points[&b.annotation] as u64) })
+                    .collect();
+                let answer = plugin.validate(&request.item, &subjects, &[]).map_err(|e| e.to_string()).map(|found| {
+                    let mut findings: HashMap<AnnotationId, Vec<String>> = HashMap::new();
+                    for f in found {
+                        if let Some(b) = request.boxes.get(f.subject) {
+                            let level = format!("{:?}", f.severity).to_lowercase();
+                            findings.entry(b.annotation).or_default().push(format!("{level}: {}: {}", f.field, f.message));
+                        }
+                    }
+                    Answer { findings, points }
+                });
+                if send_answer.send(FromWorker::Findings(answer)).is_err() {
+                    return;
+                }
+            }
+        });
+        FindingsPlugin { worker: Mutex::new(Some(Worker { send: send_request, receive: Mutex::new(answers) })) }
+    }
+}
+
+impl Plugin for FindingsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Classes>().init_resource::<Findings>().add_systems(Update, receive);
+        if let Some(worker) = self.worker.lock().expect("worker lock").take() {
+            app.insert_resource(worker);
+        }
+    }
+}
+
+fn receive(worker: Option<Res<Worker>>, mut classes: ResMut<Classes>, mut findings: ResMut<Findings>) {
+    let Some(worker) = worker else { return };
+    let receive = worker.receive.lock().expect("worker lock");
+    while let Ok(message) = receive.try_recv() {
+        match message {
+            FromWorker::Classes(Ok((list, attributes))) => {
+                classes.attributes = attributes;
+                if classes.current.is_empty() {
+                    classes.current = list.first().map(|c| c.id.clone()).unwrap_or_default();
+                }
+                classes.list = list;
+                classes.loaded = true;
+            }
+            FromWorker::Classes(Err(e)) => {
+                classes.error = Some(format!("task plugin {CUBOID_TASK}: {e}"));
+                classes.loaded = true;
+            }
+            FromWorker::Findings(Ok(answer)) => {
+                findings.by_box = answer.findings;
+                findings.points = answer.points;
+            }
+            FromWorker::Findings(Err(e)) => {
+                findings.by_box = HashMap::new();
+                warn!("validation failed: {e}");
+            }
+        }
+    }
+}
+
+/// Asks for findings whenever the boxes on screen (or the cloud) change.
+pub fn request_findings(worker: Option<Res<Worker>>, scene: Res<Scene>, frames: Res<super::Frames>, mut findings: ResMut<Findings>) {
+    let (Some(worker), Some(cloud)) = (worker, scene.cloud.as_ref()) else { return };
+    if scene.loading.is_some() {
+        return;
+    }
+    let current = (scene.cloud_generation, scene.boxes.clone());
+    if findings.asked.as_ref() == Some(&current) {
+        return;
+    }
+    let Some(frame) = frames.0.get(scene.frame) else { return };
+    findings.asked = Some(current);
+    let _ = worker.send.send(Request { item: frame.data.clone(), boxes: scene.boxes.clone(), cloud: cloud.clone() });
+}

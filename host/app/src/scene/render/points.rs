@@ -1,0 +1,288 @@
+//! Points on the GPU with level of detail. Each octree node becomes up to two point meshes, built
+//! off the frame loop and uploaded once: an even sample of the node (what is drawn when the node
+//! is shown coarse) and, for leaves, the rest of its points. Every frame the octree picks the nodes
+//! worth drawing under the point budget and only their visibility changes.
+
+use crate::scene::{LoadedCloud, Scene};
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::PrimitiveTopology;
+use bevy::prelude::*;
+use cairn_cloud::octree::{Frustum, View, NODE_SAMPLE};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+/// How points are coloured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColourMode {
+    #[default]
+    Height,
+    Intensity,
+    Classification,
+    Rgb,
+    Label,
+}
+
+impl ColourMode {
+    pub const ALL: [ColourMode; 5] = [ColourMode::Height, ColourMode::Intensity, ColourMode::Classification, ColourMode::Rgb, ColourMode::Label];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ColourMode::Height => "height",
+            ColourMode::Intensity => "intensity",
+            ColourMode::Classification => "classification",
+            ColourMode::Rgb => "RGB",
+            ColourMode::Label => "label",
+        }
+    }
+
+    pub fn next(self) -> ColourMode {
+        let at = Self::ALL.iter().position(|m| *m == self).unwrap_or(0);
+        Self::ALL[(at + 1) % Self::ALL.len()]
+    }
+}
+
+/// What the user chose for the points.
+#[derive(Resource, Clone, Debug, PartialEq)]
+pub struct PointStyle {
+    pub mode: ColourMode,
+    /// Most points drawn per frame.
+    pub budget: usize,
+    /// Per-point labels of the frame (painted classes), for `ColourMode::Label`.
+    pub labels: Option<Arc<Vec<u16>>>,
+}
+
+impl Default for PointStyle {
+    fn default() -> Self {
+        PointStyle { mode: ColourMode::Height, budget: 3_000_000, labels: None }
+    }
+}
+
+/// The meshes of the cloud on screen, per octree node: (sample, rest of a leaf).
+#[derive(Resource, Default)]
+pub struct NodeMeshes {
+    pub generation: u64,
+    pub mode: Option<ColourMode>,
+    pub nodes: Vec<(Option<Entity>, Option<Entity>)>,
+    /// Points drawn this frame.
+    pub drawn: usize,
+    /// The meshes have been spawned for the current cloud and style.
+    pub spawned: bool,
+    /// Why the chosen colouring fell back to height.
+    pub note: Option<String>,
+    building: Option<Mutex<Receiver<Built>>>,
+    material: Option<Handle<StandardMaterial>>,
+}
+
+/// Meshes built on a worker thread: per node, the sample and the rest.
+struct Built {
+    generation: u64,
+    mode: ColourMode,
+    meshes: Vec<(Option<Mesh>, Option<Mesh>)>,
+    note: Option<String>,
+}
+
+#[derive(Component)]
+pub struct CloudPoints;
+
+/// Starts building meshes when the cloud or the colouring changes.
+pub fn build_meshes(scene: Res<Scene>, style: Res<PointStyle>, mut nodes: ResMut<NodeMeshes>) {
+    let Some(cloud) = scene.cloud.clone() else { return };
+    if nodes.building.is_some() || (nodes.generation == scene.cloud_generation && nodes.mode == Some(style.mode)) {
+        return;
+    }
+    let (send, receive) = channel();
+    let (generation, mode, labels) = (scene.cloud_generation, style.mode, style.labels.clone());
+    std::thread::spawn(move || {
+        let (colours, note) = colours(&cloud, mode, labels.as_deref().map(Vec::as_slice));
+        let meshes = node_meshes(&cloud, &colours);
+        let _ = send.send(Built { generation, mode, meshes, note });
+    });
+    nodes.building = Some(Mutex::new(receive));
+}
+
+/// Swaps in meshes that finished building.
+pub fn spawn_meshes(
+    mut commands: Commands,
+    scene: Res<Scene>,
+    mut nodes: ResMut<NodeMeshes>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    old: Query<Entity, With<CloudPoints>>,
+) {
+    let Some(building) = &nodes.building else { return };
+    let Ok(built) = building.lock().expect("mesh builder lock").try_recv() else { return };
+    nodes.building = None;
+    for e in &old {
+        commands.entity(e).despawn();
+    }
+    nodes.nodes.clear();
+    nodes.spawned = false;
+    if built.generation != scene.cloud_generation {
+        return; // a newer cloud arrived meanwhile: build again
+    }
+    let material = nodes
+        .material
+        .get_or_insert_with(|| materials.add(StandardMaterial { base_color: Color::WHITE, unlit: true, ..default() }))
+        .clone();
+    let mut spawn = |mesh: Option<Mesh>| {
+        mesh.map(|m| commands.spawn((Mesh3d(meshes.add(m)), MeshMaterial3d(material.clone()), Transform::default(), Visibility::Hidden, CloudPoints)).id())
+    };
+    let entities: Vec<_> = built.meshes.into_iter().map(|(sample, rest)| (spawn(sample), spawn(rest))).collect();
+    nodes.nodes = entities;
+    nodes.generation = built.generation;
+    nodes.mode = Some(built.mode);
+    nodes.note = built.note;
+    nodes.spawned = true;
+}
+
+/// Per node: an even sample of its range and, for leaves, the rest.
+fn node_meshes(cloud: &LoadedCloud, colours: &[[f32; 4]]) -> Vec<(Option<Mesh>, Option<Mesh>)> {
+    let tree = &cloud.octree;
+    let mesh_of = |ks: &mut dyn Iterator<Item = usize>| {
+        let (mut positions, mut cs) = (Vec::new(), Vec::new());
+        for k in ks {
+            positions.push(tree.positions[k]);
+            cs.push(colours[tree.order[k] as usize]);
+        }
+        (!positions.is_empty()).then(|| {
+            let mut mesh = Mesh::new(PrimitiveTopology::PointList, RenderAssetUsages::RENDER_WORLD);
+            mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
+            mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, cs);
+            mesh
+        })
+    };
+    tree.nodes
+        .iter()
+        .map(|n| {
+            let (start, end) = (n.start as usize, n.end as usize);
+            let stride = n.len().div_ceil(NODE_SAMPLE).max(1);
+            let sample = mesh_of(&mut (start..end).step_by(stride));
+            let rest = if n.is_leaf() && stride > 1 { mesh_of(&mut (start..end).filter(|k| (k - start) % stride != 0)) } else { None };
+            (sample, rest)
+        })
+        .collect()
+}
+
+/// Chooses the nodes to draw from the main camera's view, under the budget.
+pub fn level_of_detail(
+    scene: Res<Scene>,
+    style: Res<PointStyle>,
+    mut nodes: ResMut<NodeMeshes>,
+    cameras: Query<(&Camera, &GlobalTransform), With<super::camera::MainCamera>>,
+    mut visibility: Query<&mut Visibility, With<CloudPoints>>,
+) {
+    let (Some(cloud), true) = (scene.cloud.as_ref(), nodes.spawned) else { return };
+    let Ok((camera, transform)) = cameras.single() else { return };
+    let view_projection = camera.clip_from_view() * transform.to_matrix().inverse();
+    let view = View { frustum: Frustum::from_view_projection(view_projection.to_cols_array_2d()), eye: transform.translation().to_array() };
+    let chosen = cloud.octree.select(&view, style.budget);
+    let mut wanted = vec![(false, false); nodes.nodes.len()];
+    let mut drawn = 0;
+    for s in &chosen {
+        let n = &cloud.octree.nodes[s.node as usize];
+        let whole = s.stride == 1 || n.len() <= NODE_SAMPLE;
+        wanted[s.node as usize] = (true, whole && n.is_leaf());
+        drawn += if whole { n.len() } else { n.len().div_ceil(s.stride as usize) };
+    }
+    nodes.drawn = drawn;
+    for (i, (sample, rest)) in nodes.nodes.iter().enumerate() {
+        for (entity, show) in [(sample, wanted[i].0), (rest, wanted[i].1)] {
+            if let Some(e) = entity
+                && let Ok(mut v) = visibility.get_mut(*e)
+            {
+                let target = if show { Visibility::Inherited } else { Visibility::Hidden };
+                if *v != target {
+                    *v = target;
+                }
+            }
+        }
+    }
+}
+
+/// One colour per point of the cloud (cloud order), and a note when the mode had nothing to show.
+pub fn colours(cloud: &LoadedCloud, mode: ColourMode, labels: Option<&[u16]>) -> (Vec<[f32; 4]>, Option<String>) {
+    let c = &cloud.cloud;
+    let n = c.positions.len();
+    let missing = |what: &str| Some(format!("this frame has no {what}: coloured by height"));
+    match mode {
+        ColourMode::Intensity => {
+            if let Some(values) = &c.intensity {
+                let top = quantile(values.iter().map(|&v| v as f32).collect(), 0.98).max(1.0);
+                return (values.iter().map(|&v| grey((v as f32 / top).min(1.0))).collect(), None);
+            }
+            (by_height(c), missing("intensity"))
+        }
+        ColourMode::Classification => match &c.classification {
+            Some(classes) => (classes.iter().map(|&k| las_class_colour(k)).collect(), None),
+            None => (by_height(c), missing("classification")),
+        },
+        ColourMode::Rgb => match &c.rgb {
+            Some(rgb) => {
+                // 8-bit colours stored in 16-bit fields are common; scale by what is there.
+                let scale = if rgb.iter().all(|p| p.iter().all(|&v| v <= 255)) { 255.0 } else { 65535.0 };
+                (rgb.iter().map(|p| [p[0] as f32 / scale, p[1] as f32 / scale, p[2] as f32 / scale, 1.0]).collect(), None)
+            }
+            None => (by_height(c), missing("RGB")),
+        },
+        ColourMode::Label => match labels {
+            Some(labels) => ((0..n).map(|i| label_colour(labels.get(c.source_index(i) as usize).copied().unwrap_or(0))).collect(), None),
+            None => (by_height(c), missing("painted labels")),
+        },
+        ColourMode::Height => (by_height(c), None),
+    }
+}
+
+fn by_height(c: &cairn_cloud::PointCloud) -> Vec<[f32; 4]> {
+    // Over the 2nd..98th percentile: outliers (birds, noise) do not wash the ramp out.
+    let heights: Vec<f32> = c.positions.iter().map(|p| p[2]).collect();
+    let lo = quantile(heights.clone(), 0.02);
+    let hi = quantile(heights, 0.98);
+    let span = (hi - lo).max(0.01);
+    c.positions.iter().map(|p| height_colour((p[2] - lo) / span)).collect()
+}
+
+fn quantile(mut values: Vec<f32>, q: f64) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let at = ((values.len() - 1) as f64 * q) as usize;
+    *values.select_nth_unstable_by(at, f32::total_cmp).1
+}
+
+/// Blue (low) through green to yellow (high).
+pub fn height_colour(t: f32) -> [f32; 4] {
+    let t = t.clamp(0.0, 1.0);
+    [t.min(0.5) * 2.0 * 0.9, 0.35 + 0.6 * t, 0.9 * (1.0 - t), 1.0]
+}
+
+fn grey(t: f32) -> [f32; 4] {
+    let v = 0.15 + 0.85 * t;
+    [v, v, v, 1.0]
+}
+
+/// ASPRS LAS classes: ground brown, vegetation greens, buildings red, water blue, noise magenta.
+fn las_class_colour(class: u8) -> [f32; 4] {
+    let rgb = match class {
+        2 => [0.55, 0.42, 0.25],
+        3 => [0.55, 0.85, 0.45],
+        4 => [0.25, 0.7, 0.25],
+        5 => [0.1, 0.45, 0.1],
+        6 => [0.85, 0.3, 0.25],
+        7 | 18 => [0.9, 0.2, 0.9],
+        9 => [0.2, 0.45, 0.95],
+        10 | 11 => [0.6, 0.6, 0.6],
+        17 => [0.95, 0.75, 0.2],
+        _ => [0.75, 0.75, 0.75],
+    };
+    [rgb[0], rgb[1], rgb[2], 1.0]
+}
+
+/// Label 0 (unlabelled) grey; others spread over the hue circle by the golden angle.
+fn label_colour(label: u16) -> [f32; 4] {
+    if label == 0 {
+        return [0.45, 0.45, 0.45, 1.0];
+    }
+    let hue = (label as f32 * 137.508) % 360.0;
+    let c = Color::hsl(hue, 0.75, 0.55).to_srgba();
+    [c.red, c.green, c.blue, 1.0]
+}

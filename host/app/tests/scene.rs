@@ -1,0 +1,384 @@
+//! The 3D view's tools, headless (`MinimalPlugins`, no GPU) against a real project in a temp dir:
+//! keys go in as `KeyboardInput` messages and mouse buttons as `MouseButtonInput`, with the pointer
+//! ray set where a renderer would put it. The store must then hold exactly the expected revisions.
+
+use bevy::input::keyboard::{Key, KeyboardInput, NativeKey};
+use bevy::input::mouse::MouseButtonInput;
+use bevy::input::{ButtonState, InputPlugin};
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use cairn_app::scene::{Classes, Frames, Pointer, Scene, Selection};
+use cairn_app::{AppOptions, View};
+use cairn_model::{AttributeValue, Cuboid, Payload};
+use cairn_store::{Edit, Project};
+use std::f32::consts::PI;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the synthetic car is on frame `i` (local = file coordinates here): it drives 1 m along +x
+/// per frame, heading 0.3 rad.
+fn car_centre(i: usize) -> Vec3 {
+    Vec3::new(12.0 + i as f32, 6.0, 0.75)
+}
+const CAR_YAW: f32 = 0.3;
+const CAR_SIZE: Vec3 = Vec3::new(4.2, 1.8, 1.5);
+
+/// A KITTI .bin frame: flat ground 30 × 15 m every 25 cm, and the car's sides and roof every 10 cm.
+fn frame_bytes(i: usize) -> Vec<u8> {
+    let mut points: Vec<[f32; 3]> = Vec::new();
+    for gx in 0..120 {
+        for gy in 0..60 {
+            points.push([gx as f32 * 0.25, gy as f32 * 0.25, 0.0]);
+        }
+    }
+    let (c, r) = (car_centre(i), Quat::from_rotation_z(CAR_YAW));
+    let half = CAR_SIZE / 2.0;
+    let steps = |len: f32| (0..=(len / 0.1) as i32).map(move |k| -len / 2.0 + k as f32 * 0.1);
+    for x in steps(CAR_SIZE.x) {
+        for z in steps(CAR_SIZE.z) {
+            for y in [-half.y, half.y] {
+                points.push((c + r * Vec3::new(x, y, z)).to_array());
+            }
+        }
+        for y in steps(CAR_SIZE.y) {
+            points.push((c + r * Vec3::new(x, y, half.z)).to_array());
+        }
+    }
+    for y in steps(CAR_SIZE.y) {
+        for z in steps(CAR_SIZE.z) {
+            for x in [-half.x, half.x] {
+                points.push((c + r * Vec3::new(x, y, z)).to_array());
+            }
+        }
+    }
+    points.iter().flat_map(|p| [p[0], p[1], p[2], 0.5]).flat_map(f32::to_le_bytes).collect()
+}
+
+/// A project with one sequence of `frames` frames.
+fn project(frames: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = dir.path().join("drive");
+    std::fs::create_dir_all(&seq).unwrap();
+    for i in 0..frames {
+        std::fs::write(seq.join(format!("{i:06}.bin")), frame_bytes(i)).unwrap();
+    }
+    let path = dir.path().join("boxes.cairn");
+    let mut p = Project::create(&path).unwrap();
+    cairn_import::import_path(&mut p, &seq, &cairn_import::ImportOptions::default(), &mut |_, _| {}).unwrap();
+    (dir, path)
+}
+
+fn bundled() -> Vec<cairn_plugin_host::BundledPlugin> {
+    cairn_bundled_plugins::BUNDLED.iter().map(|&(manifest, wasm)| cairn_plugin_host::BundledPlugin { manifest, wasm }).collect()
+}
+
+fn app(project: &Path) -> App {
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, InputPlugin)).insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(100)));
+    let options = AppOptions {
+        project: project.to_path_buf(),
+        annotator: Some("tester".into()),
+        plugins: bundled(),
+        view: View::Scene,
+        ..AppOptions::default()
+    };
+    cairn_app::build(&mut app, &options).unwrap();
+    wait_for_frame(&mut app, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !app.world().resource::<Classes>().loaded {
+        assert!(std::time::Instant::now() < deadline, "the cuboid task plugin did not load");
+        app.update();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(app.world().resource::<Classes>().error.is_none());
+    app
+}
+
+/// Updates until frame `index` is loaded (its cloud decoded on the worker thread).
+fn wait_for_frame(app: &mut App, index: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        app.update();
+        let scene = app.world().resource::<Scene>();
+        if scene.frame == index && scene.cloud.is_some() && scene.loading.is_none() && scene.wanted.is_none() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "frame {index} did not load: {}", scene.message);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn key(app: &mut App, code: KeyCode, state: ButtonState) {
+    app.world_mut().write_message(KeyboardInput {
+        key_code: code,
+        logical_key: Key::Unidentified(NativeKey::Unidentified),
+        state,
+        text: None,
+        repeat: false,
+        window: Entity::PLACEHOLDER,
+    });
+    app.update();
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    key(app, code, ButtonState::Pressed);
+    key(app, code, ButtonState::Released);
+}
+
+fn chord(app: &mut App, modifiers: &[KeyCode], code: KeyCode) {
+    for m in modifiers {
+        key(app, *m, ButtonState::Pressed);
+    }
+    press(app, code);
+    for m in modifiers {
+        key(app, *m, ButtonState::Released);
+    }
+}
+
+/// Points the cursor straight down at file coordinates (x, y), from `screen` (pixels, for
+/// click-versus-drag). The ray is in the frame's local coordinates, as the renderer makes it.
+fn aim(app: &mut App, at: Vec2, screen: Vec2) {
+    let origin = app.world().resource::<Scene>().origin;
+    let local = at - Vec2::new(origin[0] as f32, origin[1] as f32);
+    let mut pointer = app.world_mut().resource_mut::<Pointer>();
+    pointer.ray = Some((local.extend(60.0), Vec3::NEG_Z));
+    pointer.screen = screen;
+    pointer.over_ui = false;
+}
+
+fn mouse(app: &mut App, state: ButtonState) {
+    app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state, window: Entity::PLACEHOLDER });
+    app.update();
+}
+
+fn click(app: &mut App, at: Vec2, screen: Vec2) {
+    aim(app, at, screen);
+    mouse(app, ButtonState::Pressed);
+    mouse(app, ButtonState::Released);
+}
+
+/// Annotator "tester"'s revisions: (action, state).
+fn revisions(project: &Path) -> Vec<(String, String)> {
+    let p = Project::open(project).unwrap();
+    let who = p.annotator_by_name("tester").unwrap().unwrap().id;
+    p.history(Some(who)).unwrap().into_iter().map(|r| (r.action, r.state)).collect()
+}
+
+/// The boxes of frame `index` as stored (a second connection: what a crash would leave).
+fn stored_boxes(project: &Path, index: usize, app: &App) -> Vec<Cuboid> {
+    let item = app.world().resource::<Frames>().0[index].item;
+    let p = Project::open(project).unwrap();
+    p.annotations_of(item)
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| match a.payload {
+            Payload::Cuboid(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heading() -> Vec2 {
+    Vec2::new(CAR_YAW.cos(), CAR_YAW.sin())
+}
+
+fn assert_fits_car(c: &Cuboid, frame: usize) {
+    let want = car_centre(frame);
+    let centre = Vec2::new(c.center[0] as f32, c.center[1] as f32);
+    assert!(centre.distance(want.truncate()) < 0.15, "frame {frame}: centre {:?}, car at {want}", c.center);
+    let yaw_error = ((c.yaw as f32 - CAR_YAW + PI).rem_euclid(2.0 * PI) - PI).abs();
+    assert!(yaw_error < 3f32.to_radians(), "frame {frame}: yaw {} vs {CAR_YAW}", c.yaw);
+    assert!((c.size[0] as f32 - CAR_SIZE.x).abs() < 0.25 && (c.size[1] as f32 - CAR_SIZE.y).abs() < 0.25, "size {:?}", c.size);
+    assert!((c.center[2] - c.size[2] / 2.0).abs() < 0.1, "bottom on the ground: {:?} {:?}", c.center, c.size);
+}
+
+#[test]
+fn scripted_session_creates_fits_copies_interpolates_undoes_and_redoes() {
+    let (_dir, path) = project(3);
+    let mut app = app(&path);
+
+    // A rough box by three clicks: both ends of the car's length (a bit short and off), then its
+    // width; then one key fits it.
+    press(&mut app, KeyCode::Space);
+    let c0 = car_centre(0).truncate();
+    let left = Vec2::new(-heading().y, heading().x);
+    click(&mut app, c0 - heading() * 1.6 + left * 0.3, Vec2::new(400.0, 300.0));
+    click(&mut app, c0 + heading() * 1.5 + left * 0.3, Vec2::new(480.0, 280.0));
+    click(&mut app, c0 - left * 0.6, Vec2::new(440.0, 330.0));
+    let rough = stored_boxes(&path, 0, &app);
+    assert_eq!(rough.len(), 1, "three clicks make one box");
+    assert_eq!(rough[0].class, "car");
+    assert_eq!(rough[0].track_id, Some(1));
+    press(&mut app, KeyCode::KeyF);
+    let fitted0 = stored_boxes(&path, 0, &app).remove(0);
+    assert_fits_car(&fitted0, 0);
+
+    // Copy forward twice (each goes to the next frame), fit on frame 2 where the car has moved.
+    press(&mut app, KeyCode::KeyP);
+    wait_for_frame(&mut app, 1);
+    press(&mut app, KeyCode::KeyP);
+    wait_for_frame(&mut app, 2);
+    press(&mut app, KeyCode::KeyF);
+    let fitted2 = stored_boxes(&path, 2, &app).remove(0);
+    assert_fits_car(&fitted2, 2);
+    assert_eq!(fitted2.track_id, Some(1));
+
+    // Back to frame 1: make its box an interpolated one, then interpolate the track.
+    press(&mut app, KeyCode::Comma);
+    wait_for_frame(&mut app, 1);
+    let selected = app.world().resource::<Selection>().0;
+    let scene = app.world().resource::<Scene>();
+    assert_eq!(selected, scene.boxes.iter().find(|b| b.cuboid.track_id == Some(1)).map(|b| b.annotation), "the selection follows the track");
+    press(&mut app, KeyCode::KeyK);
+    press(&mut app, KeyCode::KeyI);
+    let middle = stored_boxes(&path, 1, &app).remove(0);
+    for k in 0..3 {
+        assert!((middle.center[k] - (fitted0.center[k] + fitted2.center[k]) / 2.0).abs() < 1e-9, "axis {k}: {:?}", middle.center);
+        assert!((middle.size[k] - (fitted0.size[k] + fitted2.size[k]) / 2.0).abs() < 1e-9);
+    }
+    assert_eq!(middle.attributes.get("interpolated"), Some(&AttributeValue::Bool(true)));
+
+    // Undo takes the interpolation back; redo puts it again.
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyZ);
+    let undone = stored_boxes(&path, 1, &app).remove(0);
+    assert_eq!(undone.center, fitted0.center, "before interpolation the copy sat where frame 0's box is");
+    chord(&mut app, &[KeyCode::ControlLeft, KeyCode::ShiftLeft], KeyCode::KeyZ);
+    assert_eq!(stored_boxes(&path, 1, &app).remove(0), middle);
+
+    let want: Vec<(String, String)> = [
+        ("create", "done"),  // three clicks
+        ("update", "done"),  // F
+        ("create", "done"),  // P → frame 1
+        ("create", "done"),  // P → frame 2
+        ("update", "done"),  // F on frame 2
+        ("update", "done"),  // K
+        ("update", "done"),  // I: re-done by the redo below
+        ("undo", "fixed"),   // Ctrl+Z
+        ("redo", "fixed"),   // Ctrl+Shift+Z
+    ]
+    .iter()
+    .map(|(a, s)| (a.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(revisions(&path), want);
+}
+
+#[test]
+fn interpolation_creates_missing_boxes_and_an_edit_makes_a_keyframe() {
+    let (_dir, path) = project(4);
+    // Keyframes on frames 0 and 3 only, written straight to the store.
+    {
+        let mut p = Project::open(&path).unwrap();
+        let who = p.ensure_annotator("tester", cairn_model::AnnotatorKind::Human).unwrap();
+        let mut items = Vec::new();
+        p.for_each_item::<cairn_store::StoreError>(None, |item| {
+            items.push(item.id);
+            Ok(())
+        })
+        .unwrap();
+        for (frame, x, yaw) in [(0, 10.0, 3.0), (3, 13.0, -3.0)] {
+            let c = Cuboid {
+                center: [x, 6.0, 0.75],
+                size: [4.0, 1.8, 1.5],
+                yaw,
+                pitch: 0.0,
+                roll: 0.0,
+                class: "car".into(),
+                attributes: Default::default(),
+                track_id: Some(9),
+            };
+            p.apply(who, 0, Edit::Create { item: items[frame], payload: Payload::Cuboid(c) }).unwrap();
+        }
+    }
+    let mut app = app(&path);
+    press(&mut app, KeyCode::BracketRight);
+    press(&mut app, KeyCode::KeyI);
+    for (frame, x) in [(1, 11.0), (2, 12.0)] {
+        let boxes = stored_boxes(&path, frame, &app);
+        assert_eq!(boxes.len(), 1, "frame {frame}");
+        assert!((boxes[0].center[0] - x).abs() < 1e-9, "frame {frame}: {:?}", boxes[0].center);
+        // 3.0 → −3.0 the short way round: through ±π, not through 0.
+        assert!(boxes[0].yaw.abs() > 3.0, "yaw {}", boxes[0].yaw);
+        assert_eq!(boxes[0].track_id, Some(9));
+        assert_eq!(boxes[0].attributes.get("interpolated"), Some(&AttributeValue::Bool(true)));
+    }
+    // Nudging an interpolated box makes it a keyframe; interpolating again leaves it be.
+    press(&mut app, KeyCode::Period);
+    wait_for_frame(&mut app, 1);
+    press(&mut app, KeyCode::BracketRight);
+    press(&mut app, KeyCode::ArrowUp);
+    let nudged = stored_boxes(&path, 1, &app).remove(0);
+    assert!(!nudged.attributes.contains_key("interpolated"));
+    press(&mut app, KeyCode::KeyI);
+    assert_eq!(stored_boxes(&path, 1, &app).remove(0), nudged);
+    let frame2 = stored_boxes(&path, 2, &app).remove(0);
+    assert!((frame2.center[0] - (nudged.center[0] + 13.0) / 2.0).abs() < 1e-9, "frame 2 now between the nudged box and frame 3");
+}
+
+#[test]
+fn edit_keys_move_turn_and_resize_and_undo_survives_a_restart() {
+    let (_dir, path) = project(1);
+    let mut app = app(&path);
+    // A double click on the car drops a box of the current class there; 2 makes it a van.
+    let c0 = car_centre(0).truncate();
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    assert_eq!(stored_boxes(&path, 0, &app).len(), 1, "a double click makes a box");
+    press(&mut app, KeyCode::Digit2);
+    let start = stored_boxes(&path, 0, &app).remove(0);
+    assert_eq!(start.class, "van");
+    press(&mut app, KeyCode::ArrowUp);
+    chord(&mut app, &[KeyCode::ShiftLeft], KeyCode::ArrowLeft);
+    press(&mut app, KeyCode::KeyZ);
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::PageUp);
+    let moved = stored_boxes(&path, 0, &app).remove(0);
+    let (s, c) = start.yaw.sin_cos();
+    // 10 cm forward, 2 cm left (Shift), 2° left, 10 cm taller with the bottom kept.
+    let want_x = start.center[0] + 0.1 * c - 0.02 * s;
+    let want_y = start.center[1] + 0.1 * s + 0.02 * c;
+    assert!((moved.center[0] - want_x).abs() < 1e-9 && (moved.center[1] - want_y).abs() < 1e-9, "{:?}", moved.center);
+    assert!((moved.yaw - cairn_model::normalize_angle(start.yaw + 2f64.to_radians())).abs() < 1e-9);
+    assert!((moved.size[2] - start.size[2] - 0.1).abs() < 1e-9);
+    assert!(((moved.center[2] - moved.size[2] / 2.0) - (start.center[2] - start.size[2] / 2.0)).abs() < 1e-9);
+    assert_eq!(revisions(&path).len(), 6, "create, class, and four edits: one revision each");
+
+    // The app goes away without a goodbye; a new one undoes the last edit from the file.
+    drop(app);
+    let mut app = self::app(&path);
+    press(&mut app, KeyCode::BracketRight);
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyZ);
+    let after = stored_boxes(&path, 0, &app).remove(0);
+    assert!((after.size[2] - start.size[2]).abs() < 1e-9, "the height change is undone");
+    assert_eq!(after.yaw, moved.yaw, "only the last edit");
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyY);
+    assert_eq!(stored_boxes(&path, 0, &app).remove(0), moved);
+}
+
+#[test]
+fn dragging_handles_is_one_edit_on_release() {
+    let (_dir, path) = project(1);
+    let mut app = app(&path);
+    let c0 = car_centre(0).truncate();
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    let start = stored_boxes(&path, 0, &app).remove(0);
+    let before = revisions(&path).len();
+    // Grab the top centre (the move handle), drag 2 m to +y, release.
+    let top = Vec2::new(start.center[0] as f32, start.center[1] as f32);
+    aim(&mut app, top, Vec2::new(300.0, 300.0));
+    mouse(&mut app, ButtonState::Pressed);
+    assert!(app.world().resource::<Pointer>().captured, "the tool owns the drag, not the camera");
+    for k in 1..=4 {
+        aim(&mut app, top + Vec2::new(0.0, 0.5 * k as f32), Vec2::new(300.0, 300.0 - 10.0 * k as f32));
+        app.update();
+    }
+    assert_eq!(revisions(&path).len(), before, "nothing is written while dragging");
+    mouse(&mut app, ButtonState::Released);
+    let moved = stored_boxes(&path, 0, &app).remove(0);
+    assert!((moved.center[1] - start.center[1] - 2.0).abs() < 1e-4 && (moved.center[0] - start.center[0]).abs() < 1e-4, "{:?}", moved.center);
+    assert_eq!(revisions(&path).len(), before + 1);
+    // A click beside every box deselects; a click on the box selects it.
+    click(&mut app, top + Vec2::new(0.0, 8.0), Vec2::new(100.0, 100.0));
+    assert!(app.world().resource::<Selection>().0.is_none());
+    click(&mut app, top + Vec2::new(0.0, 2.0), Vec2::new(500.0, 100.0));
+    assert!(app.world().resource::<Selection>().0.is_some());
+}
