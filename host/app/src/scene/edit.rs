@@ -263,7 +263,6 @@ pub enum SceneRequest {
 pub fn box_keys(
     keys: Res<ButtonInput<KeyCode>>,
     map: Res<KeyMap>,
-    frames: Res<Frames>,
     scene: Res<Scene>,
     selection: Res<Selection>,
     classes: Res<super::Classes>,
@@ -326,7 +325,6 @@ pub fn box_keys(
     if let Some(class) = classes.hotkey_class(&keys) {
         requests.write(SceneRequest::Class(class.to_string()));
     }
-    let _ = frames;
 }
 
 /// Carries out the requests of this frame, each edit one revision.

@@ -10,7 +10,7 @@ use super::edit::{Editor, SceneStatus};
 use super::{local_center, rotation, Classes, EditClock, Frames, Scene, SceneBox, Selection};
 use crate::{Annotator, Workspace};
 use bevy::prelude::*;
-use cairn_model::Cuboid;
+use cairn_model::{AnnotationId, Cuboid};
 
 /// A press and release closer than this (pixels) is a click, not a drag.
 const CLICK_SLOP: f32 = 4.0;
@@ -54,7 +54,7 @@ pub enum Tool {
     /// Button down, not yet a click or a drag.
     Pressed { at: Vec2, ground: Option<Vec3>, handle: Option<Handle> },
     /// Dragging a handle of a box; `original` is what the store holds.
-    Dragging { handle: Handle, box_: SceneBox, original: Cuboid, plane_z: f32, grab: Vec3 },
+    Dragging { handle: Handle, annotation: AnnotationId, original: Cuboid, plane_z: f32, grab: Vec3 },
 }
 
 /// Where the ray meets the horizontal plane at height `z`.
@@ -227,8 +227,8 @@ pub fn pointer_tool(
         status.message = "new box: click one end of its length".into();
     }
     if map.just_pressed(crate::keys::Action::Deselect, &keys) && matches!(*tool, Tool::Placing { .. } | Tool::Dragging { .. }) {
-        if let Tool::Dragging { box_, original, .. } = &*tool
-            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == box_.annotation)
+        if let Tool::Dragging { annotation, original, .. } = &*tool
+            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == *annotation)
         {
             b.cuboid = original.clone();
         }
@@ -249,7 +249,7 @@ pub fn pointer_tool(
     let released = buttons.just_released(MouseButton::Left);
 
     // Live drags: move the preview with the cursor.
-    if let Tool::Dragging { handle, box_, original, plane_z, grab } = tool.clone() {
+    if let Tool::Dragging { handle, annotation, original, plane_z, grab } = tool.clone() {
         let now = if handle == (Handle::Side { axis: 2, positive: true }) {
             // Height: the point on the vertical line through the top nearest the ray.
             vertical_hit(ray, local_center(origin, &original))
@@ -258,7 +258,7 @@ pub fn pointer_tool(
         };
         let preview = now.map(|now| dragged(handle, &original, origin, grab, now));
         if let Some(p) = &preview
-            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == box_.annotation)
+            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == annotation)
         {
             b.cuboid = p.clone();
         }
@@ -270,7 +270,7 @@ pub fn pointer_tool(
                 && p != original
             {
                 let mut editor = Editor { workspace: &workspace, frames: &frames, scene: &mut scene, selection: &mut selection, clock: &mut clock, who };
-                if let Err(e) = editor.update(box_.annotation, p) {
+                if let Err(e) = editor.update(annotation, p) {
                     status.message = e;
                     super::edit::reload_boxes(&workspace, &frames, &mut scene);
                 }
@@ -306,7 +306,7 @@ pub fn pointer_tool(
                 let plane_z = centre.z + b.cuboid.size[2] as f32 / 2.0;
                 let grab = if handle == (Handle::Side { axis: 2, positive: true }) { vertical_hit(ray, centre) } else { ray_plane(ray, plane_z) };
                 if let Some(grab) = grab {
-                    *tool = Tool::Dragging { handle, original: b.cuboid.clone(), box_: b, plane_z, grab };
+                    *tool = Tool::Dragging { handle, original: b.cuboid.clone(), annotation: b.annotation, plane_z, grab };
                 }
             }
             (tool, None) => *tool = Tool::Pressed { at: pointer.screen, ground, handle: None },
@@ -375,7 +375,7 @@ fn vertical_hit(ray: (Vec3, Vec3), p: Vec3) -> Option<Vec3> {
     if denom.abs() < 1e-6 {
         return None;
     }
-    let s = (b * dd - a * e) / denom * -1.0;
+    let s = (a * e - b * dd) / denom;
     Some(Vec3::new(p.x, p.y, p.z + s))
 }
 

@@ -106,21 +106,26 @@ pub fn orbit(
         && let Some(cloud) = &scene.cloud
     {
         orbit.aimed = scene.cloud_generation;
-        let focus = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s)).or(scene.boxes.first());
-        match focus {
-            Some(b) => {
-                orbit.target = local_center(scene.origin, &b.cuboid);
-                orbit.distance = 25.0;
-            }
-            None => {
-                let bounds = cloud.cloud.local_bounds();
-                let (centre, extent) = bounds.map_or((Vec3::ZERO, 50.0), |b| {
-                    let (lo, hi) = (Vec3::from(b.min), Vec3::from(b.max));
-                    ((lo + hi) / 2.0, (hi - lo).truncate().length())
-                });
-                orbit.target = centre;
-                orbit.distance = (extent * 0.8).clamp(10.0, 3000.0);
-            }
+        let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s));
+        let boxes: Vec<Vec3> = match selected {
+            Some(b) => vec![local_center(scene.origin, &b.cuboid)],
+            None => scene.boxes.iter().map(|b| local_center(scene.origin, &b.cuboid)).collect(),
+        };
+        if boxes.is_empty() {
+            let bounds = cloud.cloud.local_bounds();
+            let (centre, extent) = bounds.map_or((Vec3::ZERO, 50.0), |b| {
+                let (lo, hi) = (Vec3::from(b.min), Vec3::from(b.max));
+                ((lo + hi) / 2.0, (hi - lo).truncate().length())
+            });
+            orbit.target = centre;
+            orbit.distance = (extent * 0.8).clamp(10.0, 3000.0);
+        } else {
+            // Every box in view: their middle, from far enough to see the two furthest apart.
+            let middle = boxes.iter().copied().sum::<Vec3>() / boxes.len() as f32;
+            let spread = boxes.iter().map(|b| b.distance(middle)).fold(0.0, f32::max);
+            orbit.target = middle;
+            orbit.distance = (spread * 4.0).max(25.0);
+            orbit.pitch = 0.85;
         }
     }
     if !pointer.captured && !pointer.over_ui {

@@ -68,10 +68,10 @@ fn draw_boxes(scene: Res<Scene>, classes: Res<Classes>, selection: Res<Selection
         for p in points {
             gizmos.sphere(Isometry3d::from_translation(*p), 0.2, colour);
         }
-        if let (Some(last), Some((o, d))) = (points.last(), pointer.ray) {
-            if let Some(now) = crate::scene::pointer::ray_plane((o, d), last.z) {
-                gizmos.line(*last, now, colour);
-            }
+        if let (Some(last), Some(ray)) = (points.last(), pointer.ray)
+            && let Some(now) = crate::scene::pointer::ray_plane(ray, last.z)
+        {
+            gizmos.line(*last, now, colour);
         }
     }
 }
@@ -82,7 +82,7 @@ fn grid_and_axes(scene: Res<Scene>, cameras: Query<&camera::Orbit>, mut gizmos: 
     let spacing = if orbit.distance > 400.0 { 100.0 } else { 10.0 };
     let centre = (orbit.target / spacing).round() * spacing;
     let z = cloud.ground_z(centre.x, centre.y);
-    gizmos.grid(Isometry3d::from_translation(Vec3::new(centre.x, centre.y, z)), UVec2::splat(20), Vec2::splat(spacing), Color::srgba(0.5, 0.5, 0.55, 0.25));
+    gizmos.grid(Isometry3d::from_translation(Vec3::new(centre.x, centre.y, z)), UVec2::splat(20), Vec2::splat(spacing), Color::srgba(0.45, 0.45, 0.5, 0.12));
     gizmos.axes(Transform::from_xyz(0.0, 0.0, z), 5.0);
 }
 

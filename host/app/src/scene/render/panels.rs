@@ -163,13 +163,12 @@ pub fn panels(
     if selected.is_some() {
         let views = egui::Panel::bottom("box-views").show(&mut root, |ui| {
             ui.horizontal(|ui| {
-                for (view, image) in &pictures.0 {
+                for (view, _) in &pictures.0 {
                     ui.vertical(|ui| {
                         ui.small(view.name());
                         if let Some(id) = pictures_ids.iter().find(|(v, _)| v == view).map(|(_, id)| *id) {
                             ui.image(egui::load::SizedTexture::new(id, [BOX_VIEW_SIZE.x as f32, BOX_VIEW_SIZE.y as f32]));
                         }
-                        let _ = image;
                     });
                 }
             });
