@@ -15,6 +15,7 @@ pub mod records;
 pub mod session;
 mod export_dialog;
 mod quality_panel;
+pub mod render_bench;
 pub mod scene;
 mod screenshot;
 mod task;
@@ -49,6 +50,8 @@ pub struct AppOptions {
     pub frame: u32,
     /// The box to select once the frame is shown.
     pub select: Option<scene::SelectSpec>,
+    /// Measure frame times instead of taking input (`cairn bench render`).
+    pub bench: Option<render_bench::RenderBench>,
 }
 
 /// The two kinds of work; `Tab` switches.
@@ -69,6 +72,8 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         primary_window: Some(Window {
             title: format!("Cairn — {}", options.project.display()),
             resolution: bevy::window::WindowResolution::new(1280, 800),
+            // Frame times are measured without waiting for the display.
+            present_mode: if options.bench.is_some() { bevy::window::PresentMode::AutoNoVsync } else { bevy::window::PresentMode::AutoVsync },
             ..default()
         }),
         ..default()
@@ -94,6 +99,9 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
         quality_panel::QualityPanelPlugin(options.project.clone()),
         scene::render::SceneRenderPlugin,
     ));
+    if let Some(bench) = &options.bench {
+        app.add_plugins(render_bench::RenderBenchPlugin(bench.clone()));
+    }
     if let Some(path) = &options.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
     }

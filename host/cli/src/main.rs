@@ -203,6 +203,21 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Frame times of the 3D view at point budgets of 1, 5 and 10 M, and the time to the first
+    /// picture (needs a display; on a server run it under xvfb-run).
+    Render {
+        /// The point cloud to draw (default: the demo scan tiled to --points points, as LAZ).
+        file: Option<PathBuf>,
+        /// Points in the tiled file when no file is given.
+        #[arg(long, default_value_t = 10_000_000)]
+        points: u64,
+        /// Frames measured per budget.
+        #[arg(long, default_value_t = 120)]
+        frames: u32,
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// LAS and LAZ reading, octree building and auto-fit, on the demo scan tiled to many points.
     Cloud {
         /// Points in the tiled file.
@@ -310,5 +325,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
         Command::Bench { what: BenchWhat::Plugins { records, dir } } => bench::plugins::run(records, dir),
         Command::Bench { what: BenchWhat::Judge { records, dir } } => bench::judge::run(records, dir),
+        Command::Bench { what: BenchWhat::Render { file, points, frames, dir } } => bench::render::run(file, points, frames, dir),
     }
 }

@@ -102,6 +102,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         view,
         frame: args.frame,
         select,
+        bench: None,
     })
 }
 

@@ -66,7 +66,7 @@ pub fn run(points: u64, dir: Option<PathBuf>) -> Result<()> {
 }
 
 /// The demo scan repeated on a grid, shifted by its own extent, until `target` points.
-fn write_tiled(path: &Path, target: u64, compressed: bool) -> Result<u64> {
+pub(super) fn write_tiled(path: &Path, target: u64, compressed: bool) -> Result<u64> {
     let mut reader = las::Reader::new(std::io::Cursor::new(SCAN.to_vec()))?;
     let tile: Vec<las::Point> = reader.read_all()?.points().collect::<Result<_, _>>()?;
     let header = reader.header();

@@ -4,30 +4,32 @@
 pub mod cloud;
 pub mod judge;
 pub mod plugins;
+pub mod render;
 pub mod store;
 
 use anyhow::Result;
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Instant;
 
 pub struct Figure {
-    what: &'static str,
+    what: Cow<'static, str>,
     value: f64,
     unit: &'static str,
     goal: f64,
     /// True for rates, false for times.
     higher_is_better: bool,
-    baseline_what: &'static str,
+    baseline_what: Cow<'static, str>,
     baseline: f64,
 }
 
 impl Figure {
-    pub fn higher_better(what: &'static str, value: f64, unit: &'static str, goal: f64, baseline_what: &'static str, baseline: f64) -> Self {
-        Figure { what, value, unit, goal, higher_is_better: true, baseline_what, baseline }
+    pub fn higher_better(what: impl Into<Cow<'static, str>>, value: f64, unit: &'static str, goal: f64, baseline_what: impl Into<Cow<'static, str>>, baseline: f64) -> Self {
+        Figure { what: what.into(), value, unit, goal, higher_is_better: true, baseline_what: baseline_what.into(), baseline }
     }
 
-    pub fn lower_better(what: &'static str, value: f64, unit: &'static str, goal: f64, baseline_what: &'static str, baseline: f64) -> Self {
-        Figure { what, value, unit, goal, higher_is_better: false, baseline_what, baseline }
+    pub fn lower_better(what: impl Into<Cow<'static, str>>, value: f64, unit: &'static str, goal: f64, baseline_what: impl Into<Cow<'static, str>>, baseline: f64) -> Self {
+        Figure { what: what.into(), value, unit, goal, higher_is_better: false, baseline_what: baseline_what.into(), baseline }
     }
 }
 
