@@ -118,7 +118,7 @@ impl Editor<'_> {
     }
 
     /// Fits the selected box to its points: ground and outliers left out (see `cairn_cloud::fit`).
-    pub fn auto_fit(&mut self, cloud: &LoadedCloud, default_size: Option<[f64; 3]>) -> Result<usize, String> {
+    pub fn auto_fit(&mut self, cloud: &LoadedCloud, default_size: Option<[f64; 3]>) -> Result<String, String> {
         let selected = self.selected().ok_or("select a box first")?.clone();
         let rough = OrientedBox::from_cuboid(&cloud.cloud, &selected.cuboid);
         let options = FitOptions { ground: cloud.ground, default_size, ..FitOptions::default() };
@@ -129,7 +129,11 @@ impl Editor<'_> {
             c.size = fitted.size;
             c.yaw = fitted.yaw;
         })?;
-        Ok(fit.points)
+        Ok(if fit.used_default_size {
+            format!("only {} points: the class's default size, on the ground under them", fit.points)
+        } else {
+            format!("fitted to {} points", fit.points)
+        })
     }
 
     /// Copies the selected box to the next frame of its sequence (same track) and goes there. When
@@ -384,7 +388,7 @@ pub fn apply_requests(
                 None => Err("the frame is still loading".into()),
                 Some(cloud) => {
                     let default = editor.selected().and_then(|b| classes.default_size(&b.cuboid.class));
-                    editor.auto_fit(cloud, default).map(|n| format!("fitted to {n} points"))
+                    editor.auto_fit(cloud, default)
                 }
             },
             SceneRequest::Delete => editor.delete_selected().map(|_| "deleted".into()),

@@ -300,7 +300,7 @@ fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
             scene.origin = loaded.cloud.origin;
             scene.cloud = Some(loaded);
             scene.cloud_generation += 1;
-            scene.message = format!("{}: {count} points, {} boxes", scene.key, scene.boxes.len());
+            scene.message = format!("{}: {count} points", scene.key);
             if let Some(spec) = scene.select_on_load.take() {
                 selection.0 = scene.boxes.iter().find(|b| spec.matches(b)).map(|b| b.annotation);
                 if selection.0.is_none() {

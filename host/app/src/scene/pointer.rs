@@ -9,6 +9,8 @@
 use super::edit::{Editor, SceneStatus};
 use super::{local_center, rotation, Classes, EditClock, Frames, Scene, SceneBox, Selection};
 use crate::{Annotator, Workspace};
+use bevy::input::mouse::MouseButtonInput;
+use bevy::input::ButtonState;
 use bevy::prelude::*;
 use cairn_model::{AnnotationId, Cuboid};
 
@@ -198,15 +200,33 @@ pub fn dragged(handle: Handle, original: &Cuboid, origin: [f64; 3], grab: Vec3, 
     c
 }
 
+/// When and where the last plain click was, for double clicks.
 #[derive(Default)]
 pub struct LastClick {
     at: Option<(f32, Vec2)>,
 }
 
-/// The mouse tool: see the module notes.
+/// The world the tool works in for one frame.
+struct ToolCtx<'a> {
+    workspace: &'a Workspace,
+    frames: &'a Frames,
+    annotator: &'a Annotator,
+    classes: &'a Classes,
+    now: f32,
+    pointer: &'a mut Pointer,
+    tool: &'a mut Tool,
+    scene: &'a mut Scene,
+    selection: &'a mut Selection,
+    clock: &'a mut EditClock,
+    status: &'a mut SceneStatus,
+    last_click: &'a mut LastClick,
+}
+
+/// The mouse tool: see the module notes. Button messages are taken in order, so a click whose
+/// press and release arrive in one (slow) frame is still a click.
 #[allow(clippy::too_many_arguments)]
 pub fn pointer_tool(
-    buttons: Res<ButtonInput<MouseButton>>,
+    mut buttons: MessageReader<MouseButtonInput>,
     keys: Res<ButtonInput<KeyCode>>,
     map: Res<crate::keys::KeyMap>,
     time: Res<Time>,
@@ -222,145 +242,216 @@ pub fn pointer_tool(
     mut status: ResMut<SceneStatus>,
     mut last_click: Local<LastClick>,
 ) {
+    let events: Vec<ButtonState> = buttons.read().filter(|e| e.button == MouseButton::Left).map(|e| e.state).collect();
+    let mut ctx = ToolCtx {
+        workspace: &workspace,
+        frames: &frames,
+        annotator: &annotator,
+        classes: &classes,
+        now: time.elapsed_secs(),
+        pointer: &mut pointer,
+        tool: &mut tool,
+        scene: &mut scene,
+        selection: &mut selection,
+        clock: &mut clock,
+        status: &mut status,
+        last_click: &mut last_click,
+    };
     if map.just_pressed(crate::keys::Action::NewBox, &keys) {
-        *tool = Tool::Placing { points: Vec::new(), pressed_at: None, started_here: false };
-        status.message = "new box: click one end of its length".into();
+        *ctx.tool = Tool::Placing { points: Vec::new(), pressed_at: None, started_here: false };
+        ctx.status.message = "new box: click one end of its length".into();
     }
-    if map.just_pressed(crate::keys::Action::Deselect, &keys) && matches!(*tool, Tool::Placing { .. } | Tool::Dragging { .. }) {
-        if let Tool::Dragging { annotation, original, .. } = &*tool
-            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == *annotation)
+    if map.just_pressed(crate::keys::Action::Deselect, &keys) {
+        ctx.cancel();
+    }
+    if ctx.pointer.ray.is_none() || ctx.scene.cloud.is_none() {
+        return;
+    }
+    ctx.preview_drag();
+    for state in events {
+        match state {
+            ButtonState::Pressed => ctx.press(),
+            ButtonState::Released => ctx.release(),
+        }
+    }
+}
+
+impl ToolCtx<'_> {
+    fn ray(&self) -> (Vec3, Vec3) {
+        self.pointer.ray.expect("checked by the caller")
+    }
+
+    fn cloud(&self) -> std::sync::Arc<super::LoadedCloud> {
+        self.scene.cloud.clone().expect("checked by the caller")
+    }
+
+    /// The ground under the cursor: where the ray meets the ground plane.
+    fn ground(&self) -> Option<Vec3> {
+        let (ray, cloud) = (self.ray(), self.cloud());
+        let first = ray_plane(ray, cloud.ground_z(ray.0.x, ray.0.y))?;
+        ray_plane(ray, cloud.ground_z(first.x, first.y))
+    }
+
+    fn default_size(&self) -> [f64; 3] {
+        self.classes.default_size(&self.classes.current).unwrap_or([4.5, 1.9, 1.6])
+    }
+
+    fn cancel(&mut self) {
+        if let Tool::Dragging { annotation, original, .. } = &*self.tool
+            && let Some(b) = self.scene.boxes.iter_mut().find(|b| b.annotation == *annotation)
         {
             b.cuboid = original.clone();
         }
-        *tool = Tool::Idle;
-        status.message = "cancelled".into();
+        if matches!(*self.tool, Tool::Placing { .. } | Tool::Dragging { .. }) {
+            self.status.message = "cancelled".into();
+        }
+        *self.tool = Tool::Idle;
+        self.pointer.captured = false;
     }
-    let Some(ray) = pointer.ray else { return };
-    let Some(cloud) = scene.cloud.clone() else { return };
-    let origin = scene.origin;
-    // The ground under the cursor: where the ray meets the ground plane near the view's centre.
-    let ground_at = |ray: (Vec3, Vec3)| -> Option<Vec3> {
-        let first = ray_plane(ray, cloud.ground_z(ray.0.x, ray.0.y))?;
-        let z = cloud.ground_z(first.x, first.y);
-        ray_plane(ray, z)
-    };
-    let default = classes.default_size(&classes.current).unwrap_or([4.5, 1.9, 1.6]);
-    let pressed = buttons.just_pressed(MouseButton::Left) && !pointer.over_ui;
-    let released = buttons.just_released(MouseButton::Left);
 
-    // Live drags: move the preview with the cursor.
-    if let Tool::Dragging { handle, annotation, original, plane_z, grab } = tool.clone() {
+    /// Where a handle drag has the box now, if the ray meets the handle's plane.
+    fn dragged_box(&self) -> Option<(AnnotationId, Cuboid, Cuboid)> {
+        let Tool::Dragging { handle, annotation, original, plane_z, grab } = self.tool.clone() else { return None };
+        let ray = self.ray();
         let now = if handle == (Handle::Side { axis: 2, positive: true }) {
-            // Height: the point on the vertical line through the top nearest the ray.
-            vertical_hit(ray, local_center(origin, &original))
+            // Height: the point on the vertical line through the box nearest the ray.
+            vertical_hit(ray, local_center(self.scene.origin, &original))
         } else {
             ray_plane(ray, plane_z)
-        };
-        let preview = now.map(|now| dragged(handle, &original, origin, grab, now));
-        if let Some(p) = &preview
-            && let Some(b) = scene.boxes.iter_mut().find(|b| b.annotation == annotation)
-        {
-            b.cuboid = p.clone();
-        }
-        if released {
-            pointer.captured = false;
-            *tool = Tool::Idle;
-            let Some((who, _)) = annotator.0 else { return };
-            if let Some(p) = preview
-                && p != original
-            {
-                let mut editor = Editor { workspace: &workspace, frames: &frames, scene: &mut scene, selection: &mut selection, clock: &mut clock, who };
-                if let Err(e) = editor.update(annotation, p) {
-                    status.message = e;
-                    super::edit::reload_boxes(&workspace, &frames, &mut scene);
-                }
-            }
-        }
-        return;
+        }?;
+        Some((annotation, original.clone(), dragged(handle, &original, self.scene.origin, grab, now)))
     }
 
-    if pressed {
-        let handle = selection
-            .0
-            .and_then(|id| scene.boxes.iter().find(|b| b.annotation == id))
-            .and_then(|b| pick_handle(ray, origin, &b.cuboid));
-        let ground = ground_at(ray);
-        let placing = matches!(*tool, Tool::Placing { .. });
-        if placing || handle.is_some() {
-            pointer.captured = true;
+    /// Shows a handle drag as it goes; nothing is written until the release.
+    fn preview_drag(&mut self) {
+        if let Some((annotation, _, preview)) = self.dragged_box()
+            && let Some(b) = self.scene.boxes.iter_mut().find(|b| b.annotation == annotation)
+        {
+            b.cuboid = preview;
         }
-        match (&mut *tool, handle) {
-            (Tool::Placing { points, pressed_at, started_here }, _) => {
-                *pressed_at = Some(pointer.screen);
-                if points.is_empty()
-                    && let Some(g) = ground
-                {
-                    points.push(g);
-                    *started_here = true;
-                    status.message = "click the other end of its length (or drag there)".into();
-                }
+    }
+
+    fn press(&mut self) {
+        if self.pointer.over_ui {
+            return;
+        }
+        let ray = self.ray();
+        let origin = self.scene.origin;
+        let selected = self.selection.0.and_then(|id| self.scene.boxes.iter().find(|b| b.annotation == id)).cloned();
+        let handle = selected.as_ref().and_then(|b| pick_handle(ray, origin, &b.cuboid));
+        let ground = self.ground();
+        let screen = self.pointer.screen;
+        if let Tool::Placing { points, pressed_at, started_here } = &mut *self.tool {
+            self.pointer.captured = true;
+            *pressed_at = Some(screen);
+            if points.is_empty()
+                && let Some(g) = ground
+            {
+                points.push(g);
+                *started_here = true;
+                self.status.message = "click the other end of its length (or drag there)".into();
             }
-            (_, Some(handle)) => {
-                let b = scene.boxes.iter().find(|b| Some(b.annotation) == selection.0).cloned().expect("picked above");
+            return;
+        }
+        match (handle, selected) {
+            (Some(handle), Some(b)) => {
                 let centre = local_center(origin, &b.cuboid);
                 let plane_z = centre.z + b.cuboid.size[2] as f32 / 2.0;
                 let grab = if handle == (Handle::Side { axis: 2, positive: true }) { vertical_hit(ray, centre) } else { ray_plane(ray, plane_z) };
                 if let Some(grab) = grab {
-                    *tool = Tool::Dragging { handle, original: b.cuboid.clone(), annotation: b.annotation, plane_z, grab };
+                    self.pointer.captured = true;
+                    *self.tool = Tool::Dragging { handle, original: b.cuboid.clone(), annotation: b.annotation, plane_z, grab };
                 }
             }
-            (tool, None) => *tool = Tool::Pressed { at: pointer.screen, ground, handle: None },
+            _ => *self.tool = Tool::Pressed { at: screen, ground, handle: None },
         }
-        return;
     }
-    if !released {
-        return;
+
+    fn release(&mut self) {
+        self.pointer.captured = false;
+        let screen = self.pointer.screen;
+        let moved = |at: Vec2| at.distance(screen) > CLICK_SLOP;
+        match self.tool.clone() {
+            Tool::Dragging { .. } => {
+                let dragged = self.dragged_box();
+                *self.tool = Tool::Idle;
+                if let Some((annotation, original, now)) = dragged
+                    && now != original
+                {
+                    self.write(|editor| editor.update(annotation, now).map(|_| String::new()));
+                }
+            }
+            Tool::Placing { mut points, pressed_at, started_here } => {
+                let Some(g) = self.ground() else { return };
+                if started_here && !pressed_at.is_some_and(moved) {
+                    // The first click: wait for the other end.
+                    *self.tool = Tool::Placing { points, pressed_at: None, started_here: false };
+                    return;
+                }
+                points.push(g);
+                if points.len() < 3 && !started_here {
+                    self.status.message = "click its width".into();
+                    *self.tool = Tool::Placing { points, pressed_at: None, started_here: false };
+                    return;
+                }
+                *self.tool = Tool::Idle;
+                let ground_z = self.cloud().ground_z(points[0].x, points[0].y);
+                let cuboid = box_from_clicks(points[0], points[1], points.get(2).copied(), ground_z, self.default_size(), &self.classes.current, self.scene.origin);
+                self.create(cuboid);
+            }
+            Tool::Pressed { at, ground, .. } => {
+                *self.tool = Tool::Idle;
+                if moved(at) {
+                    return; // a camera drag
+                }
+                let double = self.last_click.at.is_some_and(|(t, p)| self.now - t < DOUBLE_CLICK && p.distance(screen) <= CLICK_SLOP);
+                self.last_click.at = if double { None } else { Some((self.now, screen)) };
+                if double {
+                    self.drop_box(ground);
+                } else {
+                    let ray = self.ray();
+                    self.selection.0 = pick_box(ray, self.scene.origin, &self.scene.boxes).map(|i| self.scene.boxes[i].annotation);
+                }
+            }
+            Tool::Idle => {}
+        }
     }
-    pointer.captured = false;
-    let moved = |at: Vec2| at.distance(pointer.screen) > CLICK_SLOP;
-    match tool.clone() {
-        Tool::Placing { mut points, pressed_at, started_here } => {
-            let Some(g) = ground_at(ray) else { return };
-            let drag = pressed_at.is_some_and(moved);
-            if started_here && !drag {
-                // The first click: wait for the other end.
-                *tool = Tool::Placing { points, pressed_at: None, started_here: false };
-                return;
+
+    /// A double click: a box of the current class on the object under the cursor (the nearest
+    /// point along the ray), else on the ground, facing away from the eye.
+    fn drop_box(&mut self, ground: Option<Vec3>) {
+        let (ray, cloud) = (self.ray(), self.cloud());
+        let reach = 0.004 * (ray.0.length() + 1.0).min(200.0);
+        let hit = cloud.octree.pick(ray.0.to_array(), ray.1.to_array(), reach).map(|(i, _)| Vec3::from(cloud.cloud.positions[i as usize]));
+        let Some(spot) = hit.or(ground) else { return };
+        let default = self.default_size();
+        let yaw = ray.1.y.atan2(ray.1.x);
+        let half = Vec3::new(yaw.cos(), yaw.sin(), 0.0) * default[0] as f32 / 2.0;
+        let ground_z = cloud.ground_z(spot.x, spot.y);
+        let cuboid = box_from_clicks(spot - half, spot + half, None, ground_z, default, &self.classes.current, self.scene.origin);
+        self.create(cuboid);
+    }
+
+    fn create(&mut self, cuboid: Cuboid) {
+        let class = cuboid.class.clone();
+        self.write(|editor| editor.create(cuboid).map(|_| format!("new {class} box: F fits it to its points")));
+    }
+
+    /// Runs an edit as the annotator, reporting in the status line.
+    fn write(&mut self, f: impl FnOnce(&mut Editor) -> Result<String, String>) {
+        let Some((who, _)) = self.annotator.0 else {
+            self.status.message = "say who you are first (the name field at the top)".into();
+            return;
+        };
+        let mut editor = Editor { workspace: self.workspace, frames: self.frames, scene: self.scene, selection: self.selection, clock: self.clock, who };
+        match f(&mut editor) {
+            Ok(message) if !message.is_empty() => self.status.message = message,
+            Ok(_) => {}
+            Err(e) => {
+                self.status.message = format!("not saved: {e}");
+                super::edit::reload_boxes(self.workspace, self.frames, self.scene);
             }
-            points.push(g);
-            if points.len() < 3 && !started_here {
-                status.message = "click its width".into();
-                *tool = Tool::Placing { points, pressed_at: None, started_here: false };
-                return;
-            }
-            *tool = Tool::Idle;
-            let ground_z = cloud.ground_z(points[0].x, points[0].y);
-            let cuboid = box_from_clicks(points[0], points[1], points.get(2).copied(), ground_z, default, &classes.current, origin);
-            create(&workspace, &frames, &annotator, &mut scene, &mut selection, &mut clock, &mut status, cuboid);
         }
-        Tool::Pressed { at, ground, .. } => {
-            *tool = Tool::Idle;
-            if moved(at) {
-                return; // a camera drag
-            }
-            let now = time.elapsed_secs();
-            let double = last_click.at.is_some_and(|(t, p)| now - t < DOUBLE_CLICK && p.distance(pointer.screen) <= CLICK_SLOP);
-            last_click.at = Some((now, pointer.screen));
-            if double {
-                last_click.at = None;
-                // On an object: the point under the cursor, else the ground.
-                let hit = cloud.octree.pick(ray.0.to_array(), ray.1.to_array(), 0.004 * (ray.0.length() + 1.0).min(200.0)).map(|(i, _)| Vec3::from(cloud.cloud.positions[i as usize]));
-                let Some(spot) = hit.or(ground) else { return };
-                let yaw = ray.1.y.atan2(ray.1.x);
-                let half = Vec3::new(yaw.cos(), yaw.sin(), 0.0) * default[0] as f32 / 2.0;
-                let ground_z = cloud.ground_z(spot.x, spot.y);
-                let cuboid = box_from_clicks(spot - half, spot + half, None, ground_z, default, &classes.current, origin);
-                create(&workspace, &frames, &annotator, &mut scene, &mut selection, &mut clock, &mut status, cuboid);
-                return;
-            }
-            selection.0 = pick_box(ray, origin, &scene.boxes).map(|i| scene.boxes[i].annotation);
-        }
-        _ => {}
     }
 }
 
@@ -377,29 +468,6 @@ fn vertical_hit(ray: (Vec3, Vec3), p: Vec3) -> Option<Vec3> {
     }
     let s = (a * e - b * dd) / denom;
     Some(Vec3::new(p.x, p.y, p.z + s))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn create(
-    workspace: &Workspace,
-    frames: &Frames,
-    annotator: &Annotator,
-    scene: &mut Scene,
-    selection: &mut Selection,
-    clock: &mut EditClock,
-    status: &mut SceneStatus,
-    cuboid: Cuboid,
-) {
-    let Some((who, _)) = annotator.0 else {
-        status.message = "say who you are first (the name field at the top)".into();
-        return;
-    };
-    let class = cuboid.class.clone();
-    let mut editor = Editor { workspace, frames, scene, selection, clock, who };
-    status.message = match editor.create(cuboid) {
-        Ok(_) => format!("new {class} box: F fits it to its points"),
-        Err(e) => format!("not saved: {e}"),
-    };
 }
 
 #[cfg(test)]

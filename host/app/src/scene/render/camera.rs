@@ -217,7 +217,7 @@ pub fn pointer_ray(
         pointer.ray = None;
         return;
     };
-    let over_ui = panels.0.iter().any(|r| r.contains(cursor));
+    let over_ui = panels.1 || panels.0.iter().any(|r| r.contains(cursor));
     pointer.screen = cursor;
     // Keep the state of a drag the tool owns even when it passes over a panel.
     if !pointer.captured {

@@ -13,9 +13,10 @@ use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts};
 use cairn_model::{AnnotationId, AttributeValue, Cuboid};
 
-/// Where the panels are this frame (logical pixels): clicks there are not for the 3D view.
+/// Where the panels are this frame (logical pixels), and whether the pointer is over a window
+/// (export, help): clicks there are not for the 3D view.
 #[derive(Resource, Default)]
-pub struct PanelRects(pub Vec<Rect>);
+pub struct PanelRects(pub Vec<Rect>, pub bool);
 
 #[derive(Resource, Default)]
 pub struct HelpOverlay(pub bool);
@@ -130,6 +131,13 @@ pub fn panels(
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Help (H)").clicked() {
                     help.0 = !help.0;
+                }
+                if ui.button("Export…").on_hover_text("KITTI, OpenLABEL and every other exporter plugin").clicked() {
+                    commands.queue(|world: &mut World| {
+                        if let Some(mut dialog) = world.get_resource_mut::<crate::ExportDialog>() {
+                            dialog.open = true;
+                        }
+                    });
                 }
                 ui.label("Tab: comparisons");
             });
@@ -284,7 +292,11 @@ pub fn panels(
         }
     });
     rects.0.push(rect(right.response.rect));
-    session_panels.typing = typing;
+    // Text fields of other windows (the export dialog) take the keys too.
+    session_panels.typing = typing || ctx.egui_wants_keyboard_input();
+    // Over a window (export, help): the panels above sit on the background layer, which covers
+    // the whole screen, so only the layers above it count.
+    rects.1 = ctx.input(|i| i.pointer.hover_pos()).and_then(|at| ctx.layer_id_at(at)).is_some_and(|layer| layer.order != egui::Order::Background);
 
     // Findings next to their boxes, and names on the box views.
     if let Ok((camera, transform)) = cameras.single() {
