@@ -894,3 +894,17 @@ mod tests {
         assert_eq!(map.binds(&Chord { shift: true, ..Chord::key(KeyCode::KeyF) }), None);
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use super::*;
+
+    /// The README's table of keys names every action by its config name, with its default keys.
+    #[test]
+    fn the_readme_lists_every_action() {
+        let readme = include_str!("../../../README.md");
+        for action in Action::ALL {
+            assert!(readme.contains(&format!("`{}`", action.id())), "README lacks `{}`", action.id());
+        }
+    }
+}

@@ -326,7 +326,7 @@ pub fn box_keys(
         };
         requests.write(SceneRequest::Select(Some(scene.boxes[next].annotation)));
     }
-    if let Some(class) = classes.hotkey_class(&keys) {
+    if let Some(class) = classes.hotkey_class(&keys, &map) {
         requests.write(SceneRequest::Class(class.to_string()));
     }
 }

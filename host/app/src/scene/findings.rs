@@ -37,12 +37,28 @@ impl Classes {
         self.list.iter().find(|c| c.id == class).and_then(|c| c.default_size).or_else(|| cairn_cloud::fit::default_size(class))
     }
 
-    /// The class whose hotkey was pressed this frame (plain key, no modifiers).
-    pub fn hotkey_class(&self, keys: &ButtonInput<KeyCode>) -> Option<&str> {
+    /// The class whose hotkey was pressed this frame (plain key, no modifiers). A hotkey that is
+    /// also one of the view's keys belongs to the view (see [`Classes::hotkey_clashes`]).
+    pub fn hotkey_class(&self, keys: &ButtonInput<KeyCode>, map: &crate::keys::KeyMap) -> Option<&str> {
         if keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight, KeyCode::AltLeft, KeyCode::AltRight, KeyCode::ShiftLeft, KeyCode::ShiftRight]) {
             return None;
         }
-        self.list.iter().find(|c| c.hotkey.and_then(key_of_char).is_some_and(|k| keys.just_pressed(k))).map(|c| c.id.as_str())
+        self.list
+            .iter()
+            .find(|c| c.hotkey.and_then(key_of_char).is_some_and(|k| keys.just_pressed(k) && map.binds(&crate::keys::Chord::key(k)).is_none()))
+            .map(|c| c.id.as_str())
+    }
+
+    /// Class hotkeys the key map already uses: "class (key) is also action".
+    pub fn hotkey_clashes(&self, map: &crate::keys::KeyMap) -> Vec<String> {
+        self.list
+            .iter()
+            .filter_map(|c| {
+                let key = c.hotkey?;
+                let action = map.binds(&crate::keys::Chord::key(key_of_char(key)?))?;
+                Some(format!("{} ({key}) is also {}", c.id, action.id()))
+            })
+            .collect()
     }
 }
 

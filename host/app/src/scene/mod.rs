@@ -48,19 +48,21 @@ impl Frames {
     }
 }
 
-/// A decoded frame: the cloud, its octree and the ground under it.
+/// A decoded frame: the cloud, its octree, the ground under it and its painted point labels.
 pub struct LoadedCloud {
     pub cloud: PointCloud,
     pub octree: Octree,
     pub ground: Option<Plane>,
+    /// One label per point of the file (0 = none), when the frame has painted labels.
+    pub labels: Option<Vec<u16>>,
 }
 
 impl LoadedCloud {
-    /// Decodes, indexes and measures the ground of a cloud (what the loading thread does).
-    pub fn new(cloud: PointCloud) -> LoadedCloud {
+    /// Indexes and measures the ground of a decoded cloud (what the loading thread does).
+    pub fn new(cloud: PointCloud, labels: Option<Vec<u16>>) -> LoadedCloud {
         let octree = Octree::build(&cloud.positions);
         let ground = estimate_ground(&cloud.positions, &GroundParams::default());
-        LoadedCloud { cloud, octree, ground }
+        LoadedCloud { cloud, octree, ground, labels }
     }
 
     /// Height of the ground under a local xy (the lowest points when no plane was found).
@@ -257,6 +259,7 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
         return;
     }
     let path = frame.path.clone();
+    let (project_path, item) = (workspace.project.lock().expect("project lock").path().to_path_buf(), frame.item);
     let (send, receive) = channel();
     std::thread::spawn(move || {
         let _ = send.send(Loaded::Stage(format!("decoding {}", path.display())));
@@ -268,7 +271,27 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
             }
         };
         let _ = send.send(Loaded::Stage(format!("indexing {} points", cloud.positions.len())));
-        let _ = send.send(Loaded::Done(Ok(Arc::new(LoadedCloud::new(cloud)))));
+        // Painted labels through a connection of this thread's own (readers do not block the app's).
+        let labels = match cairn_store::Project::open(&project_path).and_then(|p| p.point_labels(item)) {
+            Ok(chunks) if !chunks.is_empty() => {
+                // By point index in the file (what `PointCloud::source_index` maps to).
+                let mut labels = Vec::new();
+                for chunk in chunks {
+                    let first = chunk.first_point() as usize;
+                    if labels.len() < first + chunk.labels.len() {
+                        labels.resize(first + chunk.labels.len(), 0u16);
+                    }
+                    labels[first..first + chunk.labels.len()].copy_from_slice(&chunk.labels);
+                }
+                Some(labels)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                let _ = send.send(Loaded::Done(Err(format!("cannot read the frame's labels: {e}"))));
+                return;
+            }
+        };
+        let _ = send.send(Loaded::Done(Ok(Arc::new(LoadedCloud::new(cloud, labels)))));
     });
     scene.loading = Some(format!("opening {}", frame.path.display()));
     scene.ready = false;

@@ -204,6 +204,10 @@ pub fn panels(
         if let Some(e) = &classes.error {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
         }
+        let clashes = classes.hotkey_clashes(&map);
+        if !clashes.is_empty() {
+            ui.colored_label(egui::Color32::from_rgb(255, 180, 90), format!("class hotkeys not used: {}", clashes.join("; ")));
+        }
         ui.separator();
         ui.heading(format!("Boxes ({})", scene.boxes.len()));
         egui::ScrollArea::vertical().id_salt("box-list").max_height(220.0).show(ui, |ui| {

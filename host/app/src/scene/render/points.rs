@@ -9,7 +9,7 @@ use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use cairn_cloud::octree::{Frustum, View, NODE_SAMPLE};
 use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// How points are coloured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,13 +47,11 @@ pub struct PointStyle {
     pub mode: ColourMode,
     /// Most points drawn per frame.
     pub budget: usize,
-    /// Per-point labels of the frame (painted classes), for `ColourMode::Label`.
-    pub labels: Option<Arc<Vec<u16>>>,
 }
 
 impl Default for PointStyle {
     fn default() -> Self {
-        PointStyle { mode: ColourMode::Height, budget: 3_000_000, labels: None }
+        PointStyle { mode: ColourMode::Height, budget: 3_000_000 }
     }
 }
 
@@ -91,9 +89,9 @@ pub fn build_meshes(scene: Res<Scene>, style: Res<PointStyle>, mut nodes: ResMut
         return;
     }
     let (send, receive) = channel();
-    let (generation, mode, labels) = (scene.cloud_generation, style.mode, style.labels.clone());
+    let (generation, mode) = (scene.cloud_generation, style.mode);
     std::thread::spawn(move || {
-        let (colours, note) = colours(&cloud, mode, labels.as_deref().map(Vec::as_slice));
+        let (colours, note) = colours(&cloud, mode);
         let meshes = node_meshes(&cloud, &colours);
         let _ = send.send(Built { generation, mode, meshes, note });
     });
@@ -200,7 +198,7 @@ pub fn level_of_detail(
 }
 
 /// One colour per point of the cloud (cloud order), and a note when the mode had nothing to show.
-pub fn colours(cloud: &LoadedCloud, mode: ColourMode, labels: Option<&[u16]>) -> (Vec<[f32; 4]>, Option<String>) {
+pub fn colours(cloud: &LoadedCloud, mode: ColourMode) -> (Vec<[f32; 4]>, Option<String>) {
     let c = &cloud.cloud;
     let n = c.positions.len();
     let missing = |what: &str| Some(format!("this frame has no {what}: coloured by height"));
@@ -224,7 +222,7 @@ pub fn colours(cloud: &LoadedCloud, mode: ColourMode, labels: Option<&[u16]>) ->
             }
             None => (by_height(c), missing("RGB")),
         },
-        ColourMode::Label => match labels {
+        ColourMode::Label => match &cloud.labels {
             Some(labels) => ((0..n).map(|i| label_colour(labels.get(c.source_index(i) as usize).copied().unwrap_or(0))).collect(), None),
             None => (by_height(c), missing("painted labels")),
         },
@@ -285,4 +283,64 @@ fn label_colour(label: u16) -> [f32; 4] {
     let hue = (label as f32 * 137.508) % 360.0;
     let c = Color::hsl(hue, 0.75, 0.55).to_srgba();
     [c.red, c.green, c.blue, 1.0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_cloud::PointCloud;
+
+    fn cloud(labels: Option<Vec<u16>>) -> LoadedCloud {
+        let positions: Vec<[f32; 3]> = (0..40_000).map(|i| [(i % 200) as f32 * 0.1, (i / 200) as f32 * 0.1, (i % 7) as f32]).collect();
+        let n = positions.len();
+        let cloud = PointCloud {
+            positions,
+            intensity: Some((0..n).map(|i| (i % 100) as u16 * 100).collect()),
+            // Points 0 and 1 were dropped from the file: cloud point i is file point i + 2.
+            source_index: Some((2..n as u32 + 2).collect()),
+            ..PointCloud::default()
+        };
+        LoadedCloud::new(cloud, labels)
+    }
+
+    #[test]
+    fn labels_colour_by_file_index_and_missing_columns_fall_back_to_height() {
+        let mut labels = vec![0u16; 40_002];
+        labels[2] = 3; // cloud point 0
+        labels[3] = 3;
+        labels[4] = 5;
+        let c = cloud(Some(labels));
+        let (by_label, note) = colours(&c, ColourMode::Label);
+        assert!(note.is_none());
+        assert_eq!(by_label[0], by_label[1], "same label, same colour");
+        assert_ne!(by_label[0], by_label[2], "different labels differ");
+        assert_eq!(by_label[3], label_colour(0), "unlabelled points are grey");
+        let (_, note) = colours(&cloud(None), ColourMode::Label);
+        assert!(note.is_some_and(|n| n.contains("labels")));
+        let (by_rgb, note) = colours(&c, ColourMode::Rgb);
+        assert!(note.is_some_and(|n| n.contains("RGB")));
+        assert_eq!(by_rgb, colours(&c, ColourMode::Height).0);
+        // Intensity: brighter for higher values.
+        let (grey, _) = colours(&c, ColourMode::Intensity);
+        assert!(grey[10][0] > grey[1][0]);
+    }
+
+    #[test]
+    fn every_point_is_in_exactly_one_leaf_mesh_and_samples_are_small() {
+        let c = cloud(None);
+        let (by_height, _) = colours(&c, ColourMode::Height);
+        let meshes = node_meshes(&c, &by_height);
+        assert_eq!(meshes.len(), c.octree.nodes.len());
+        let count = |m: &Option<Mesh>| m.as_ref().map_or(0, |m| m.count_vertices());
+        let mut in_leaves = 0;
+        for (node, (sample, rest)) in c.octree.nodes.iter().zip(&meshes) {
+            assert!(count(sample) <= NODE_SAMPLE, "a sample holds at most {NODE_SAMPLE} points");
+            if node.is_leaf() {
+                in_leaves += count(sample) + count(rest);
+            } else {
+                assert!(rest.is_none());
+            }
+        }
+        assert_eq!(in_leaves, c.cloud.positions.len());
+    }
 }
