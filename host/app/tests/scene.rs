@@ -382,3 +382,29 @@ fn dragging_handles_is_one_edit_on_release() {
     click(&mut app, top + Vec2::new(0.0, 2.0), Vec2::new(500.0, 100.0));
     assert!(app.world().resource::<Selection>().0.is_some());
 }
+
+#[test]
+fn numbers_typed_in_the_panel_are_one_revision_and_bad_ones_are_refused() {
+    let (_dir, path) = project(1);
+    let mut app = app(&path);
+    let c0 = car_centre(0).truncate();
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    let id = app.world().resource::<Selection>().0.expect("the new box is selected");
+    let mut typed = stored_boxes(&path, 0, &app).remove(0);
+    typed.size = [4.25, 1.85, 1.55];
+    typed.yaw = 0.3;
+    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, typed.clone()));
+    app.update();
+    assert_eq!(stored_boxes(&path, 0, &app), vec![typed.clone()]);
+    assert_eq!(revisions(&path).len(), 2);
+    // A negative size is refused by the store's validation: nothing changes, the status says why.
+    let mut bad = typed.clone();
+    bad.size[0] = -1.0;
+    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, bad));
+    app.update();
+    assert_eq!(stored_boxes(&path, 0, &app), vec![typed]);
+    assert_eq!(revisions(&path).len(), 2);
+    let status = &app.world().resource::<cairn_app::scene::edit::SceneStatus>().message;
+    assert!(status.contains("size"), "{status}");
+}
