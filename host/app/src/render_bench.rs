@@ -94,6 +94,7 @@ fn measure(
     if bench.report.first_picture_ms == 0.0 {
         if scene.ready {
             bench.report.first_picture_ms = since(now);
+            eprintln!("first picture after {:.0} ms (decoded and indexed after {:.0} ms)", bench.report.first_picture_ms, bench.report.loaded_ms);
             style.budget = bench.plan.budgets[0];
             bench.last = Some(now);
         }
@@ -123,19 +124,21 @@ fn measure(
         median_ms: pick(0.5),
         p99_ms: pick(0.99),
     };
+    eprintln!("budget {}: {} points drawn, median {:.1} ms, p99 {:.1} ms", figures.budget, figures.drawn, figures.median_ms, figures.p99_ms);
     bench.report.budgets.push(figures);
     bench.at += 1;
     bench.frame = 0;
+    // Written after every budget: a run stopped early still leaves what it measured.
+    let written = serde_json::to_vec_pretty(&bench.report).map_err(|e| e.to_string()).and_then(|json| std::fs::write(&bench.plan.report, json).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        error!("cannot write {}: {e}", bench.plan.report.display());
+        exit.write(AppExit::error());
+        return;
+    }
     match bench.plan.budgets.get(bench.at) {
         Some(&budget) => style.budget = budget,
         None => {
-            let written = serde_json::to_vec_pretty(&bench.report).map_err(|e| e.to_string()).and_then(|json| std::fs::write(&bench.plan.report, json).map_err(|e| e.to_string()));
-            if let Err(e) = written {
-                error!("cannot write {}: {e}", bench.plan.report.display());
-                exit.write(AppExit::error());
-            } else {
-                exit.write(AppExit::Success);
-            }
+            exit.write(AppExit::Success);
         }
     }
 }
