@@ -213,6 +213,9 @@ struct ToolCtx<'a> {
     annotator: &'a Annotator,
     classes: &'a Classes,
     now: f32,
+    /// Longest gap between the clicks of a double click: slow frames (a software renderer, a
+    /// busy machine) stretch it to span the frames the clicks may fall in.
+    double_click: f32,
     pointer: &'a mut Pointer,
     tool: &'a mut Tool,
     scene: &'a mut Scene,
@@ -249,6 +252,7 @@ pub fn pointer_tool(
         annotator: &annotator,
         classes: &classes,
         now: time.elapsed_secs(),
+        double_click: DOUBLE_CLICK.max(2.5 * time.delta_secs()),
         pointer: &mut pointer,
         tool: &mut tool,
         scene: &mut scene,
@@ -404,7 +408,7 @@ impl ToolCtx<'_> {
                 if moved(at) {
                     return; // a camera drag
                 }
-                let double = self.last_click.at.is_some_and(|(t, p)| self.now - t < DOUBLE_CLICK && p.distance(screen) <= CLICK_SLOP);
+                let double = self.last_click.at.is_some_and(|(t, p)| self.now - t < self.double_click && p.distance(screen) <= CLICK_SLOP);
                 self.last_click.at = if double { None } else { Some((self.now, screen)) };
                 if double {
                     self.drop_box(ground);
