@@ -391,20 +391,26 @@ fn numbers_typed_in_the_panel_are_one_revision_and_bad_ones_are_refused() {
     click(&mut app, c0, Vec2::new(300.0, 300.0));
     click(&mut app, c0, Vec2::new(300.0, 300.0));
     let id = app.world().resource::<Selection>().0.expect("the new box is selected");
+    // A double click right on the selected box's top centre (its move handle) is still a double
+    // click: a second box, not a handle grab.
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    click(&mut app, c0, Vec2::new(300.0, 300.0));
+    assert_eq!(stored_boxes(&path, 0, &app).len(), 2);
+    app.world_mut().resource_mut::<Selection>().0 = Some(id);
     let mut typed = stored_boxes(&path, 0, &app).remove(0);
     typed.size = [4.25, 1.85, 1.55];
     typed.yaw = 0.3;
     app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, typed.clone()));
     app.update();
-    assert_eq!(stored_boxes(&path, 0, &app), vec![typed.clone()]);
-    assert_eq!(revisions(&path).len(), 2);
+    assert_eq!(stored_boxes(&path, 0, &app)[0], typed);
+    assert_eq!(revisions(&path).len(), 3);
     // A negative size is refused by the store's validation: nothing changes, the status says why.
     let mut bad = typed.clone();
     bad.size[0] = -1.0;
     app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, bad));
     app.update();
-    assert_eq!(stored_boxes(&path, 0, &app), vec![typed]);
-    assert_eq!(revisions(&path).len(), 2);
+    assert_eq!(stored_boxes(&path, 0, &app)[0], typed);
+    assert_eq!(revisions(&path).len(), 3);
     let status = &app.world().resource::<cairn_app::scene::edit::SceneStatus>().message;
     assert!(status.contains("size"), "{status}");
 }

@@ -296,6 +296,11 @@ impl ToolCtx<'_> {
         ray_plane(ray, cloud.ground_z(first.x, first.y))
     }
 
+    /// A click now would be the second of a double click.
+    fn is_second_click(&self) -> bool {
+        self.last_click.at.is_some_and(|(t, p)| self.now - t < self.double_click && p.distance(self.pointer.screen) <= CLICK_SLOP)
+    }
+
     fn default_size(&self) -> [f64; 3] {
         self.classes.default_size(&self.classes.current).unwrap_or([4.5, 1.9, 1.6])
     }
@@ -342,7 +347,9 @@ impl ToolCtx<'_> {
         let ray = self.ray();
         let origin = self.scene.origin;
         let selected = self.selection.0.and_then(|id| self.scene.boxes.iter().find(|b| b.annotation == id)).cloned();
-        let handle = selected.as_ref().and_then(|b| pick_handle(ray, origin, &b.cuboid));
+        // The second press of a double click is never a handle grab: the first click may just
+        // have selected the box under the cursor.
+        let handle = selected.as_ref().filter(|_| !self.is_second_click()).and_then(|b| pick_handle(ray, origin, &b.cuboid));
         let ground = self.ground();
         let screen = self.pointer.screen;
         if let Tool::Placing { points, pressed_at, started_here } = &mut *self.tool {
@@ -379,10 +386,12 @@ impl ToolCtx<'_> {
             Tool::Dragging { .. } => {
                 let dragged = self.dragged_box();
                 *self.tool = Tool::Idle;
-                if let Some((annotation, original, now)) = dragged
-                    && now != original
-                {
-                    self.write(|editor| editor.update(annotation, now).map(|_| String::new()));
+                match dragged {
+                    Some((annotation, original, now)) if now != original => {
+                        self.write(|editor| editor.update(annotation, now).map(|_| String::new()));
+                    }
+                    // A handle clicked, not dragged: a click, which a second one makes a double.
+                    _ => self.last_click.at = Some((self.now, screen)),
                 }
             }
             Tool::Placing { mut points, pressed_at, started_here } => {
@@ -408,7 +417,7 @@ impl ToolCtx<'_> {
                 if moved(at) {
                     return; // a camera drag
                 }
-                let double = self.last_click.at.is_some_and(|(t, p)| self.now - t < self.double_click && p.distance(screen) <= CLICK_SLOP);
+                let double = self.is_second_click();
                 self.last_click.at = if double { None } else { Some((self.now, screen)) };
                 if double {
                     self.drop_box(ground);
