@@ -130,7 +130,7 @@ impl Editor<'_> {
             c.yaw = fitted.yaw;
         })?;
         Ok(if fit.used_default_size {
-            format!("only {} points: the class's default size, on the ground under them", fit.points)
+            format!("too few object points to fit ({}): the class's default size, standing on the ground", fit.points)
         } else {
             format!("fitted to {} points", fit.points)
         })

@@ -295,6 +295,7 @@ pub fn panels(
             ui.colored_label(egui::Color32::from_rgb(255, 180, 90), finding);
         }
     });
+    let view_right = right.response.rect.min.x;
     rects.0.push(rect(right.response.rect));
     // Text fields of other windows (the export dialog) take the keys too.
     session_panels.typing = typing || ctx.egui_wants_keyboard_input();
@@ -307,9 +308,17 @@ pub fn panels(
         for b in &scene.boxes {
             let Some(found) = findings.by_box.get(&b.annotation).filter(|f| !f.is_empty()) else { continue };
             let top = local_center(scene.origin, &b.cuboid) + Vec3::Z * (b.cuboid.size[2] as f32 / 2.0 + 0.3);
-            if let Ok(at) = camera.world_to_viewport(transform, top) {
+            // Beside the box, kept to the 3D view (the full text is in the panel).
+            if let Ok(at) = camera.world_to_viewport(transform, top)
+                && at.x < view_right - 40.0
+            {
+                let mut text: String = found[0].chars().take(48).collect();
+                if found[0].chars().count() > 48 {
+                    text.push('…');
+                }
                 egui::Area::new(egui::Id::new(("finding", b.annotation.0))).fixed_pos(egui::pos2(at.x, at.y)).interactable(false).show(&ctx, |ui| {
-                    ui.colored_label(egui::Color32::from_rgb(255, 180, 90), format!("⚠ {}", found[0]));
+                    ui.set_max_width((view_right - at.x - 8.0).max(40.0));
+                    ui.colored_label(egui::Color32::from_rgb(255, 180, 90), format!("⚠ {text}"));
                 });
             }
         }
