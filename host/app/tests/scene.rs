@@ -301,6 +301,11 @@ fn interpolation_creates_missing_boxes_and_an_edit_makes_a_keyframe() {
         assert_eq!(boxes[0].track_id, Some(9));
         assert_eq!(boxes[0].attributes.get("interpolated"), Some(&AttributeValue::Bool(true)));
     }
+    // One undo takes the whole interpolation back, one redo puts it again.
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyZ);
+    assert!(stored_boxes(&path, 1, &app).is_empty() && stored_boxes(&path, 2, &app).is_empty());
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyY);
+    assert_eq!(stored_boxes(&path, 1, &app).len() + stored_boxes(&path, 2, &app).len(), 2);
     // Nudging an interpolated box makes it a keyframe; interpolating again leaves it be.
     press(&mut app, KeyCode::Period);
     wait_for_frame(&mut app, 1);

@@ -18,7 +18,8 @@ pub struct EditOutcome {
     pub annotation: AnnotationId,
 }
 
-/// What an undo or redo did: the record it appended and the revision it reverted or re-applied.
+/// What an undo or redo did: the record it appended and the revision it reverted or re-applied
+/// (for a batch, the first one it took: the newest on undo, the oldest on redo).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UndoOutcome {
     pub revision: RevisionId,
@@ -26,6 +27,8 @@ pub struct UndoOutcome {
     pub item: ItemId,
     /// None when the reverted revision painted point labels.
     pub annotation: Option<AnnotationId>,
+    /// Revisions reverted or re-applied together (more than one for a batch).
+    pub steps: usize,
 }
 
 impl Project {
@@ -49,75 +52,110 @@ impl Project {
         self.step(annotator, Direction::Redo)
     }
 
+    /// Applies several edits as one transaction and one batch: undo and redo take them together.
+    /// `active_ms` is recorded on the first.
+    pub fn apply_all(&mut self, annotator: AnnotatorId, active_ms: u64, edits: &[Edit]) -> Result<Vec<EditOutcome>> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
+        let mut outcomes = Vec::with_capacity(edits.len());
+        for (i, edit) in edits.iter().enumerate() {
+            outcomes.push(apply_in(&tx, &path, annotator, if i == 0 { active_ms } else { 0 }, edit)?);
+        }
+        if let (Some(first), Some(last)) = (outcomes.first(), outcomes.last())
+            && outcomes.len() > 1
+        {
+            tx.execute("UPDATE revisions SET batch = ?1 WHERE id BETWEEN ?1 AND ?2", params![first.revision.0, last.revision.0]).at(&path)?;
+        }
+        tx.commit().at(&path)?;
+        Ok(outcomes)
+    }
+
     fn step(&mut self, annotator: AnnotatorId, dir: Direction) -> Result<Option<UndoOutcome>> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
         // Undo takes the newest 'done' edit, redo the oldest 'undone' one: together they behave as the
-        // two stacks of an editor, kept in the file.
-        let sql = match dir {
-            Direction::Undo => {
-                "SELECT id, action, annotation_id, item_id, before, after FROM revisions
-                 WHERE annotator_id = ?1 AND state = 'done' ORDER BY id DESC LIMIT 1"
-            }
-            Direction::Redo => {
-                "SELECT id, action, annotation_id, item_id, before, after FROM revisions
-                 WHERE annotator_id = ?1 AND state = 'undone' ORDER BY id ASC LIMIT 1"
-            }
+        // two stacks of an editor, kept in the file. A batch goes whole, in the same order.
+        let (state, order) = match dir {
+            Direction::Undo => ("done", "DESC"),
+            Direction::Redo => ("undone", "ASC"),
         };
-        let target = tx
-            .query_row(sql, [annotator.0], |r| {
-                Ok(Target {
-                    id: r.get(0)?,
-                    action: r.get(1)?,
-                    annotation: r.get(2)?,
-                    item: r.get(3)?,
-                    before: r.get(4)?,
-                    after: r.get(5)?,
-                })
+        let select = format!(
+            "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
+             WHERE annotator_id = ?1 AND state = '{state}' ORDER BY id {order} LIMIT 1"
+        );
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(Target {
+                id: r.get(0)?,
+                action: r.get(1)?,
+                annotation: r.get(2)?,
+                item: r.get(3)?,
+                before: r.get(4)?,
+                after: r.get(5)?,
+                batch: r.get(6)?,
             })
-            .optional()
-            .at(&path)?;
-        let Some(target) = target else { return Ok(None) };
-        let action = dir.as_str();
-        let revision = if target.action == "labels" {
-            labels::revert(&tx, &path, annotator, target.id, ItemId(target.item), dir == Direction::Undo)?
-        } else {
-            let annotation = target.annotation.expect("annotation revisions name their annotation");
-            let (expected, wanted) = match dir {
-                Direction::Undo => (&target.after, &target.before),
-                Direction::Redo => (&target.before, &target.after),
-            };
-            let (current, by): (Option<String>, i64) = tx
-                .query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .at(&path)?;
-            if &current != expected {
-                return Err(StoreError::Conflict { action, annotation: AnnotationId(annotation), by });
+        };
+        let Some(first) = tx.query_row(&select, [annotator.0], row).optional().at(&path)? else { return Ok(None) };
+        let targets = match first.batch {
+            None => vec![first],
+            Some(batch) => {
+                let sql = format!(
+                    "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
+                     WHERE annotator_id = ?1 AND state = '{state}' AND batch = ?2 ORDER BY id {order}"
+                );
+                let mut stmt = tx.prepare(&sql).at(&path)?;
+                let rows = stmt.query_map(params![annotator.0, batch], row).at(&path)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().at(&path)?
             }
-            tx.execute(
-                "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, reverts, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'fixed')",
-                params![annotator.0, now_ms(), action, annotation, target.item, current, wanted, target.id],
-            )
-            .at(&path)?;
-            let revision = tx.last_insert_rowid();
-            set_annotation(&tx, &path, annotation, wanted.as_deref(), revision)?;
-            revision
         };
-        let new_state = match dir {
-            Direction::Undo => "undone",
-            Direction::Redo => "done",
-        };
-        tx.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", params![new_state, target.id]).at(&path)?;
+        let mut outcome: Option<UndoOutcome> = None;
+        for target in &targets {
+            let revision = revert_one(&tx, &path, annotator, target, dir)?;
+            outcome.get_or_insert(UndoOutcome {
+                revision: RevisionId(revision),
+                reverted: RevisionId(target.id),
+                item: ItemId(target.item),
+                annotation: target.annotation.map(AnnotationId),
+                steps: targets.len(),
+            });
+        }
         tx.commit().at(&path)?;
-        Ok(Some(UndoOutcome {
-            revision: RevisionId(revision),
-            reverted: RevisionId(target.id),
-            item: ItemId(target.item),
-            annotation: target.annotation.map(AnnotationId),
-        }))
+        Ok(outcome)
     }
+}
+
+/// Reverts (undo) or re-applies (redo) one revision, appending the revision that records it.
+fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: &Target, dir: Direction) -> Result<i64> {
+    let action = dir.as_str();
+    let revision = if target.action == "labels" {
+        labels::revert(tx, path, annotator, target.id, ItemId(target.item), dir == Direction::Undo)?
+    } else {
+        let annotation = target.annotation.expect("annotation revisions name their annotation");
+        let (expected, wanted) = match dir {
+            Direction::Undo => (&target.after, &target.before),
+            Direction::Redo => (&target.before, &target.after),
+        };
+        let (current, by): (Option<String>, i64) = tx
+            .query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| Ok((r.get(0)?, r.get(1)?)))
+            .at(path)?;
+        if &current != expected {
+            return Err(StoreError::Conflict { action, annotation: AnnotationId(annotation), by });
+        }
+        tx.execute(
+            "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, reverts, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'fixed')",
+            params![annotator.0, now_ms(), action, annotation, target.item, current, wanted, target.id],
+        )
+        .at(path)?;
+        let revision = tx.last_insert_rowid();
+        set_annotation(tx, path, annotation, wanted.as_deref(), revision)?;
+        revision
+    };
+    let new_state = match dir {
+        Direction::Undo => "undone",
+        Direction::Redo => "done",
+    };
+    tx.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", params![new_state, target.id]).at(path)?;
+    Ok(revision)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -142,6 +180,7 @@ struct Target {
     item: i64,
     before: Option<String>,
     after: Option<String>,
+    batch: Option<i64>,
 }
 
 struct LiveAnnotation {

@@ -10,7 +10,7 @@ use std::path::Path;
 pub const APPLICATION_ID: u32 = 0x4341_4952;
 
 /// Migrations in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -114,6 +114,12 @@ ALTER TABLE assignments ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE assignments ADD COLUMN gold INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX assignments_by_annotator ON assignments (annotator_id, state);
 CREATE INDEX annotations_by_annotator ON annotations (annotator_id, item_id);
+"#;
+
+/// Edits made together (an interpolation filling many frames) share a batch, and undo and redo
+/// take the whole batch. `batch` is the id of the batch's first revision; NULL for an edit alone.
+const V3: &str = r#"
+ALTER TABLE revisions ADD COLUMN batch INTEGER REFERENCES revisions (id);
 "#;
 
 /// What the header of an existing file says.

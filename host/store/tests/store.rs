@@ -407,3 +407,62 @@ fn a_writer_waits_for_another_writers_transaction() {
     let p = Project::open(&path).unwrap();
     assert_eq!(p.annotations_of(items[0]).unwrap().len(), 1);
 }
+
+#[test]
+fn a_batch_of_edits_is_undone_and_redone_whole() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 3);
+    let alone = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    let batch = p
+        .apply_all(ann, 500, &[
+            Edit::Create { item: items[1], payload: verdict(Winner::B) },
+            Edit::Create { item: items[2], payload: verdict(Winner::Tie) },
+            Edit::Update { annotation: alone.annotation, payload: verdict(Winner::BothBad) },
+        ])
+        .unwrap();
+    assert_eq!(batch.len(), 3);
+    let u = p.undo(ann).unwrap().unwrap();
+    assert_eq!(u.steps, 3);
+    assert_eq!(u.reverted, batch[2].revision, "undo starts from the newest of the batch");
+    assert_eq!(winner_of(&p, alone.annotation), Some(Winner::A));
+    assert_eq!(winner_of(&p, batch[0].annotation), None);
+    assert_eq!(winner_of(&p, batch[1].annotation), None);
+    let r = p.redo(ann).unwrap().unwrap();
+    assert_eq!((r.steps, r.reverted), (3, batch[0].revision));
+    assert_eq!(winner_of(&p, alone.annotation), Some(Winner::BothBad));
+    assert_eq!(winner_of(&p, batch[1].annotation), Some(Winner::Tie));
+    // Outside the batch, one step at a time again.
+    p.undo(ann).unwrap();
+    let single = p.undo(ann).unwrap().unwrap();
+    assert_eq!((single.steps, single.reverted), (1, alone.revision));
+    assert!(p.check_derived_state().unwrap().is_empty());
+    let history = p.history(Some(ann)).unwrap();
+    assert_eq!(history[1].active_ms, 500);
+    // A refused edit inside a batch stores none of it.
+    let before = p.history(None).unwrap().len();
+    let bad = p.apply_all(ann, 0, &[
+        Edit::Create { item: items[1], payload: verdict(Winner::A) },
+        Edit::Update { annotation: AnnotationId(9_999), payload: verdict(Winner::A) },
+    ]);
+    assert!(bad.is_err());
+    assert_eq!(p.history(None).unwrap().len(), before);
+}
+
+#[test]
+fn a_version_2_file_is_brought_up_to_date_and_its_edits_undo_one_by_one() {
+    let (_d, path) = temp();
+    let (mut p, items, ann) = project_with_items(&path, 1);
+    let c = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
+    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    drop(p);
+    // Back to schema 2: without the batch column.
+    let c2 = rusqlite::Connection::open(&path).unwrap();
+    c2.execute_batch("ALTER TABLE revisions DROP COLUMN batch; PRAGMA user_version = 2;").unwrap();
+    drop(c2);
+    let mut p = Project::open(&path).unwrap();
+    let u = p.undo(ann).unwrap().unwrap();
+    assert_eq!(u.steps, 1);
+    assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
+    let version: u32 = p.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}

@@ -162,7 +162,8 @@ impl Editor<'_> {
     }
 
     /// Fills the selected box's track between its keyframes: boxes made by interpolation are
-    /// updated, missing ones created (one revision each); keyframes are never touched.
+    /// updated, missing ones created (one revision each, in one batch that undo takes whole);
+    /// keyframes are never touched.
     pub fn interpolate_track(&mut self) -> Result<usize, String> {
         let selected = self.selected().ok_or("select a box first")?.clone();
         let track = selected.cuboid.track_id.ok_or("the box has no track id")?;
@@ -186,23 +187,25 @@ impl Editor<'_> {
             return Err(format!("track {track} needs keyframes on two frames to interpolate between (it has {})", keyframes.len()));
         }
         let keyframe_frames: std::collections::HashSet<u32> = keyframes.iter().map(|(f, _)| *f).collect();
-        let mut written = 0;
-        for (frame, mut cuboid) in fill_between_keyframes(&keyframes) {
-            if keyframe_frames.contains(&frame) {
-                continue;
-            }
-            cuboid.attributes.insert(INTERPOLATED.into(), AttributeValue::Bool(true));
-            let payload = Payload::Cuboid(cuboid);
-            let edit = match others.get(&frame) {
-                Some(&annotation) => Edit::Update { annotation, payload },
-                None => Edit::Create { item: self.frames.0[frame as usize].item, payload },
-            };
+        let edits: Vec<Edit> = fill_between_keyframes(&keyframes)
+            .into_iter()
+            .filter(|(frame, _)| !keyframe_frames.contains(frame))
+            .map(|(frame, mut cuboid)| {
+                cuboid.attributes.insert(INTERPOLATED.into(), AttributeValue::Bool(true));
+                let payload = Payload::Cuboid(cuboid);
+                match others.get(&frame) {
+                    Some(&annotation) => Edit::Update { annotation, payload },
+                    None => Edit::Create { item: self.frames.0[frame as usize].item, payload },
+                }
+            })
+            .collect();
+        // One batch: a single undo takes the whole interpolation back.
+        {
             let mut project = self.workspace.project.lock().expect("project lock");
-            project.apply(self.who, std::mem::take(&mut self.clock.active_ms), edit).map_err(|e| e.to_string())?;
-            written += 1;
+            project.apply_all(self.who, std::mem::take(&mut self.clock.active_ms), &edits).map_err(|e| e.to_string())?;
         }
         reload_boxes(self.workspace, self.frames, self.scene);
-        Ok(written)
+        Ok(edits.len())
     }
 
     /// Turns the selected box into a keyframe, or back into an interpolated box.
@@ -219,7 +222,8 @@ impl Editor<'_> {
         Ok(now_keyframe)
     }
 
-    /// Undo (or redo) the annotator's last edit, wherever it was: the view goes to its frame.
+    /// Undo (or redo) the annotator's last edit, wherever it was: the view goes to its frame (a
+    /// batch, which spans frames, is undone where the view is).
     pub fn step(&mut self, redo: bool) -> Result<String, String> {
         let outcome = {
             let mut project = self.workspace.project.lock().expect("project lock");
@@ -227,12 +231,16 @@ impl Editor<'_> {
         };
         let verb = if redo { "redo" } else { "undo" };
         let Some(outcome) = outcome else { return Ok(format!("nothing to {verb}")) };
+        let what = if outcome.steps > 1 { format!("{} changes from revision {}", outcome.steps, outcome.reverted.0) } else { format!("revision {}", outcome.reverted.0) };
+        // A single change: go to its frame. A batch spans frames: stay.
         match self.frames.0.iter().position(|f| f.item == outcome.item) {
-            Some(frame) if frame != self.scene.frame => self.scene.wanted = Some(frame),
+            Some(frame) if frame != self.scene.frame && outcome.steps == 1 => self.scene.wanted = Some(frame),
             _ => reload_boxes(self.workspace, self.frames, self.scene),
         }
-        self.selection.0 = outcome.annotation;
-        Ok(format!("{verb}: revision {}", outcome.reverted.0))
+        if outcome.steps == 1 {
+            self.selection.0 = outcome.annotation;
+        }
+        Ok(format!("{verb}: {what}"))
     }
 }
 

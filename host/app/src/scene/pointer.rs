@@ -54,7 +54,7 @@ pub enum Tool {
     /// that press put down the first point (then a drag from it is the whole box).
     Placing { points: Vec<Vec3>, pressed_at: Option<Vec2>, started_here: bool },
     /// Button down, not yet a click or a drag.
-    Pressed { at: Vec2, ground: Option<Vec3>, handle: Option<Handle> },
+    Pressed { at: Vec2, ground: Option<Vec3> },
     /// Dragging a handle of a box; `original` is what the store holds.
     Dragging { handle: Handle, annotation: AnnotationId, original: Cuboid, plane_z: f32, grab: Vec3 },
 }
@@ -374,7 +374,7 @@ impl ToolCtx<'_> {
                     *self.tool = Tool::Dragging { handle, original: b.cuboid.clone(), annotation: b.annotation, plane_z, grab };
                 }
             }
-            _ => *self.tool = Tool::Pressed { at: screen, ground, handle: None },
+            _ => *self.tool = Tool::Pressed { at: screen, ground },
         }
     }
 
@@ -412,7 +412,7 @@ impl ToolCtx<'_> {
                 let cuboid = box_from_clicks(points[0], points[1], points.get(2).copied(), ground_z, self.default_size(), &self.classes.current, self.scene.origin);
                 self.create(cuboid);
             }
-            Tool::Pressed { at, ground, .. } => {
+            Tool::Pressed { at, ground } => {
                 *self.tool = Tool::Idle;
                 if moved(at) {
                     return; // a camera drag
