@@ -22,13 +22,18 @@ pub(crate) struct Layout {
     pub compressed: bool,
 }
 
-/// Checks a raw header against the file length, so that nothing is ever sized from a false claim.
-pub(crate) fn layout(raw: &las::raw::Header, file_len: u64) -> Result<Layout, String> {
-    // LAS 1.4 keeps the count in the large-file field; the legacy field may be 0.
-    let points = match &raw.large_file {
+/// The point count a header claims. LAS 1.4 keeps it in the large-file field; the legacy field may
+/// be 0.
+pub(crate) fn point_count(raw: &las::raw::Header) -> u64 {
+    match &raw.large_file {
         Some(large) if large.number_of_point_records > 0 => large.number_of_point_records,
         _ => u64::from(raw.number_of_point_records),
-    };
+    }
+}
+
+/// Checks a raw header against the file length, so that nothing is ever sized from a false claim.
+pub(crate) fn layout(raw: &las::raw::Header, file_len: u64) -> Result<Layout, String> {
+    let points = point_count(raw);
     let data_start = u64::from(raw.offset_to_point_data);
     let record_len = usize::from(raw.point_data_record_length);
     let compressed = raw.point_data_record_format & 0xC0 != 0;
@@ -345,6 +350,17 @@ fn split_columns<'a>(cloud: &'a mut PointCloud, sizes: &[usize]) -> Vec<BlockOut
 
 /// Reads a LAS or LAZ file held in memory.
 pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
+    read_share(bytes, None)
+}
+
+/// Reads about `max_points` of a LAS or LAZ file, spread over it: every k-th LAZ chunk (chunks are
+/// decoded whole), or every k-th record of an uncompressed file. Enough for a first picture long
+/// before the whole file is decoded; `source_index` maps the points to their place in the file.
+pub fn read_preview(bytes: &[u8], max_points: usize) -> Result<PointCloud, String> {
+    read_share(bytes, Some(max_points.max(1)))
+}
+
+fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> {
     let raw = raw_header(Cursor::new(bytes))?;
     let file_len = bytes.len() as u64;
     let layout = layout(&raw, file_len)?;
@@ -378,7 +394,16 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
     } else {
         None
     };
-    let n = layout.points as usize;
+    // Every k-th LAZ chunk or LAS record when only a share is wanted.
+    let every = share.map_or(1, |max| (layout.points as usize).div_ceil(max).max(1));
+    let laz = laz.map(|(vlr, chunks)| {
+        let chunks: Vec<Chunk> = chunks.into_iter().enumerate().filter(|(i, _)| i % every == 0).map(|(_, c)| c).collect();
+        (vlr, chunks)
+    });
+    let n = match &laz {
+        Some((_, chunks)) => chunks.iter().map(|c| c.points as usize).sum(),
+        None => (layout.points as usize).div_ceil(every),
+    };
     let mut cloud = PointCloud {
         origin,
         positions: vec![[0.0; 3]; n],
@@ -397,10 +422,22 @@ pub fn read(bytes: &[u8]) -> Result<PointCloud, String> {
         },
         ..PointCloud::default()
     };
+    if every > 1 {
+        cloud.source_index = Some(match &laz {
+            Some((_, chunks)) => chunks.iter().flat_map(|c| c.first_point as u32..(c.first_point + c.points) as u32).collect(),
+            None => (0..n as u32).map(|i| i * every as u32).collect(),
+        });
+    }
     let stride = layout.record_len;
     let Some((vlr, chunks)) = laz else {
         let start = layout.data_start as usize;
-        let data = &bytes[start..start + n * stride];
+        let picked: Vec<u8>;
+        let data = if every == 1 {
+            &bytes[start..start + n * stride]
+        } else {
+            picked = (0..n).flat_map(|i| &bytes[start + i * every * stride..start + (i * every + 1) * stride]).copied().collect();
+            &picked[..]
+        };
         let sizes: Vec<usize> = (0..n.div_ceil(BLOCK)).map(|b| BLOCK.min(n - b * BLOCK)).collect();
         split_columns(&mut cloud, &sizes)
             .into_par_iter()

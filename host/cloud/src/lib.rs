@@ -37,6 +37,23 @@ pub fn read_cloud(path: &Path, format: Option<CloudFormat>) -> Result<PointCloud
     read_bytes(&map, format).map_err(|message| CloudError::new(path, message))
 }
 
+/// Reads about `max_points` points spread over a LAS/LAZ file (see [`las::read_preview`]), for a
+/// first picture before the whole file is decoded. `None` for other formats and for files that
+/// hold no more than that.
+pub fn read_preview(path: &Path, max_points: usize) -> Result<Option<PointCloud>, CloudError> {
+    if !matches!(format_of(path), Some(CloudFormat::Las | CloudFormat::Laz)) {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path).map_err(|e| CloudError::new(path, e.to_string()))?;
+    // SAFETY: as in `read_cloud`.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| CloudError::new(path, e.to_string()))?;
+    let raw = las::raw_header(&map[..]).map_err(|message| CloudError::new(path, message))?;
+    if las::point_count(&raw) as usize <= max_points {
+        return Ok(None);
+    }
+    las::read_preview(&map, max_points).map(Some).map_err(|message| CloudError::new(path, message))
+}
+
 /// Reads a cloud held in memory (what the fuzz targets drive).
 pub fn read_bytes(bytes: &[u8], format: CloudFormat) -> Result<PointCloud, String> {
     match format {

@@ -207,3 +207,30 @@ fn bad_headers_are_refused_before_allocating() {
     assert!(err.contains("not a LAS/LAZ file") || err.contains("truncated"), "{err}");
     assert!(read_bytes(&good[..50], CloudFormat::Las).is_err());
 }
+
+#[test]
+fn a_preview_is_a_spread_share_of_the_file_that_matches_the_full_read() {
+    // 120,000 points: three LAZ chunks of 50,000 (the last one short), or 120,000 LAS records.
+    for compressed in [false, true] {
+        let bytes = write(1, 120_000, compressed, 0);
+        let full = cairn_cloud::las::read(&bytes).unwrap();
+        let preview = cairn_cloud::las::read_preview(&bytes, 40_000).unwrap();
+        assert_eq!(preview.origin, full.origin, "same origin: boxes line up with the full read");
+        let index = preview.source_index.as_ref().expect("a share says where its points came from");
+        assert_eq!(index.len(), preview.positions.len());
+        if compressed {
+            // Every third chunk: the first one only.
+            assert_eq!(preview.positions.len(), 50_000);
+        } else {
+            assert_eq!(preview.positions.len(), 40_000);
+            assert_eq!(index[1], 3, "every third record");
+        }
+        for (i, &at) in index.iter().enumerate() {
+            assert_eq!(preview.positions[i], full.positions[at as usize], "point {i} (file point {at})");
+            assert_eq!(preview.intensity.as_ref().unwrap()[i], full.intensity.as_ref().unwrap()[at as usize]);
+        }
+        // A share at least the file's size is the whole file.
+        let whole = cairn_cloud::las::read_preview(&bytes, 1_000_000).unwrap();
+        assert_eq!(whole.positions, full.positions);
+    }
+}

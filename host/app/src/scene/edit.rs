@@ -394,6 +394,7 @@ pub fn apply_requests(
             SceneRequest::Replace(id, cuboid) => editor.update(*id, cuboid.clone()).map(|_| "saved".into()),
             SceneRequest::AutoFit => match &cloud {
                 None => Err("the frame is still loading".into()),
+                Some(cloud) if cloud.preview => Err("the frame is still loading: boxes are fitted to all its points".into()),
                 Some(cloud) => {
                     let default = editor.selected().and_then(|b| classes.default_size(&b.cuboid.class));
                     editor.auto_fit(cloud, default)

@@ -55,6 +55,8 @@ pub struct LoadedCloud {
     pub ground: Option<Plane>,
     /// One label per point of the file (0 = none), when the frame has painted labels.
     pub labels: Option<Vec<u16>>,
+    /// A share of the file, shown while the rest is decoded: boxes are not fitted to it.
+    pub preview: bool,
 }
 
 impl LoadedCloud {
@@ -62,7 +64,7 @@ impl LoadedCloud {
     pub fn new(cloud: PointCloud, labels: Option<Vec<u16>>) -> LoadedCloud {
         let octree = Octree::build(&cloud.positions);
         let ground = estimate_ground(&cloud.positions, &GroundParams::default());
-        LoadedCloud { cloud, octree, ground, labels }
+        LoadedCloud { cloud, octree, ground, labels, preview: false }
     }
 
     /// Height of the ground under a local xy (the lowest points when no plane was found).
@@ -91,6 +93,9 @@ pub struct Scene {
     pub cloud: Option<Arc<LoadedCloud>>,
     /// Bumped whenever `cloud` changes, so the renderer knows to rebuild its buffers.
     pub cloud_generation: u64,
+    /// The generation the frame was first shown at (its preview's, if it had one): the camera
+    /// follows a frame once, not again when the whole cloud replaces the preview.
+    pub frame_shown_at: u64,
     pub boxes: Vec<SceneBox>,
     /// The cloud is on the GPU and has been drawn a few times (set by the renderer; headless, as
     /// soon as the cloud is loaded).
@@ -130,11 +135,15 @@ impl SelectSpec {
     }
 }
 
-/// Messages from a loading thread: a stage, then the frame or an error.
+/// Messages from a loading thread: stages, perhaps a preview, then the frame or an error.
 enum Loaded {
     Stage(String),
+    Preview(Arc<LoadedCloud>),
     Done(Result<Arc<LoadedCloud>, String>),
 }
+
+/// Files with more points than this show a share of them first, while the rest is decoded.
+const PREVIEW_POINTS: usize = 500_000;
 
 /// The selected box.
 #[derive(Resource, Default, Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +171,7 @@ impl Plugin for ScenePlugin {
             origin: [0.0; 3],
             cloud: None,
             cloud_generation: 0,
+            frame_shown_at: 0,
             boxes: Vec::new(),
             ready: false,
             message: String::new(),
@@ -262,6 +272,12 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
     let (project_path, item) = (workspace.project.lock().expect("project lock").path().to_path_buf(), frame.item);
     let (send, receive) = channel();
     std::thread::spawn(move || {
+        // A share of a large LAS/LAZ file first: a picture within a fraction of the decode time.
+        if let Ok(Some(share)) = cairn_cloud::read_preview(&path, PREVIEW_POINTS) {
+            let mut preview = LoadedCloud::new(share, None);
+            preview.preview = true;
+            let _ = send.send(Loaded::Preview(Arc::new(preview)));
+        }
         let _ = send.send(Loaded::Stage(format!("decoding {}", path.display())));
         let cloud = match cairn_cloud::read_cloud(&path, None) {
             Ok(cloud) => cloud,
@@ -302,11 +318,13 @@ fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
     let Some(receiver) = &scene.receiver else { return };
     let mut done = None;
     let mut stage = None;
+    let mut preview = None;
     {
         let receiver = receiver.lock().expect("loader lock");
         while let Ok(message) = receiver.try_recv() {
             match message {
                 Loaded::Stage(s) => stage = Some(s),
+                Loaded::Preview(p) => preview = Some(p),
                 Loaded::Done(result) => done = Some(result),
             }
         }
@@ -314,15 +332,28 @@ fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
     if let Some(stage) = stage {
         scene.loading = Some(stage);
     }
+    if let Some(preview) = preview
+        && done.is_none()
+    {
+        scene.loading = Some(format!("showing {} points while the rest is decoded", preview.cloud.positions.len()));
+        scene.origin = preview.cloud.origin;
+        scene.cloud = Some(preview);
+        scene.cloud_generation += 1;
+        scene.frame_shown_at = scene.cloud_generation;
+    }
     let Some(result) = done else { return };
     scene.receiver = None;
     scene.loading = None;
     match result {
         Ok(loaded) => {
             let count = loaded.cloud.positions.len();
+            let had_preview = scene.cloud.as_ref().is_some_and(|c| c.preview);
             scene.origin = loaded.cloud.origin;
             scene.cloud = Some(loaded);
             scene.cloud_generation += 1;
+            if !had_preview {
+                scene.frame_shown_at = scene.cloud_generation;
+            }
             scene.message = format!("{}: {count} points", scene.key);
             if let Some(spec) = scene.select_on_load.take() {
                 selection.0 = scene.boxes.iter().find(|b| spec.matches(b)).map(|b| b.annotation);

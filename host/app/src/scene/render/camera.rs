@@ -19,9 +19,13 @@ pub struct Orbit {
     pub distance: f32,
     pub yaw: f32,
     pub pitch: f32,
-    /// The cloud the camera was last aimed for.
+    /// The frame the camera last followed, and the origin its target is relative to.
     aimed: u64,
+    origin: Option<[f64; 3]>,
 }
+
+/// A new frame this far (metres) from the last one is somewhere else: the camera aims anew.
+const SAME_PLACE: f64 = 1_000.0;
 
 /// Which side of the selected box an orthographic view shows.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +64,7 @@ pub fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut text
         Camera3d::default(),
         Camera { order: -4, is_active: false, clear_color: ClearColorConfig::Custom(BACKGROUND), ..default() },
         Transform::from_xyz(30.0, -30.0, 30.0).looking_at(Vec3::ZERO, Vec3::Z),
-        Orbit { target: Vec3::ZERO, distance: 50.0, yaw: -0.8, pitch: 0.6, aimed: 0 },
+        Orbit { target: Vec3::ZERO, distance: 50.0, yaw: -0.8, pitch: 0.6, aimed: 0, origin: None },
         MainCamera,
     ));
     let mut pictures = Vec::new();
@@ -101,31 +105,38 @@ pub fn orbit(
     if !camera.is_active {
         return;
     }
-    // A new cloud: look at the selected (or first) box, or the middle of the cloud.
-    if orbit.aimed != scene.cloud_generation
+    // A new frame of the same place (the next of a sequence): the camera stays where it is in the
+    // world, whatever origin the frame's offsets are from. Somewhere new, or the first frame: look
+    // at the selected (or every) box, or the middle of the cloud.
+    if orbit.aimed != scene.frame_shown_at
         && let Some(cloud) = &scene.cloud
     {
-        orbit.aimed = scene.cloud_generation;
-        let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s));
-        let boxes: Vec<Vec3> = match selected {
-            Some(b) => vec![local_center(scene.origin, &b.cuboid)],
-            None => scene.boxes.iter().map(|b| local_center(scene.origin, &b.cuboid)).collect(),
-        };
-        if boxes.is_empty() {
-            let bounds = cloud.cloud.local_bounds();
-            let (centre, extent) = bounds.map_or((Vec3::ZERO, 50.0), |b| {
-                let (lo, hi) = (Vec3::from(b.min), Vec3::from(b.max));
-                ((lo + hi) / 2.0, (hi - lo).truncate().length())
-            });
-            orbit.target = centre;
-            orbit.distance = (extent * 0.8).clamp(10.0, 3000.0);
+        orbit.aimed = scene.frame_shown_at;
+        let previous = orbit.origin.replace(scene.origin);
+        if let Some(before) = previous.filter(|b| (0..3).all(|k| (b[k] - scene.origin[k]).abs() < SAME_PLACE)) {
+            orbit.target += Vec3::new((before[0] - scene.origin[0]) as f32, (before[1] - scene.origin[1]) as f32, (before[2] - scene.origin[2]) as f32);
         } else {
-            // Every box in view: their middle, from far enough to see the two furthest apart.
-            let middle = boxes.iter().copied().sum::<Vec3>() / boxes.len() as f32;
-            let spread = boxes.iter().map(|b| b.distance(middle)).fold(0.0, f32::max);
-            orbit.target = middle;
-            orbit.distance = (spread * 4.0).max(25.0);
-            orbit.pitch = 0.85;
+            let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s));
+            let boxes: Vec<Vec3> = match selected {
+                Some(b) => vec![local_center(scene.origin, &b.cuboid)],
+                None => scene.boxes.iter().map(|b| local_center(scene.origin, &b.cuboid)).collect(),
+            };
+            if boxes.is_empty() {
+                let bounds = cloud.cloud.local_bounds();
+                let (centre, extent) = bounds.map_or((Vec3::ZERO, 50.0), |b| {
+                    let (lo, hi) = (Vec3::from(b.min), Vec3::from(b.max));
+                    ((lo + hi) / 2.0, (hi - lo).truncate().length())
+                });
+                orbit.target = centre;
+                orbit.distance = (extent * 0.8).clamp(10.0, 3000.0);
+            } else {
+                // Every box in view: their middle, from far enough to see the two furthest apart.
+                let middle = boxes.iter().copied().sum::<Vec3>() / boxes.len() as f32;
+                let spread = boxes.iter().map(|b| b.distance(middle)).fold(0.0, f32::max);
+                orbit.target = middle;
+                orbit.distance = (spread * 4.0).max(25.0);
+                orbit.pitch = 0.85;
+            }
         }
     }
     if !pointer.captured && !pointer.over_ui {

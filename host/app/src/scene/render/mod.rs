@@ -106,7 +106,9 @@ fn count_ready(mut scene: ResMut<Scene>, nodes: Res<points::NodeMeshes>, classes
         return;
     }
     let failed = scene.cloud.is_none() && scene.loading.is_none() && !scene.message.is_empty();
-    if (nodes.spawned && nodes.generation == scene.cloud_generation && classes.loaded) || failed {
+    // A preview is not ready: the whole frame is.
+    let whole = scene.loading.is_none();
+    if (nodes.spawned && nodes.generation == scene.cloud_generation && classes.loaded && whole) || failed {
         *drawn += 1;
         scene.ready = *drawn >= SETTLE_FRAMES;
     }
