@@ -9,7 +9,7 @@ use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use cairn_cloud::octree::{Frustum, View, NODE_SAMPLE};
 use std::sync::mpsc::{channel, Receiver};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How points are coloured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +67,9 @@ pub struct NodeMeshes {
     pub spawned: bool,
     /// Why the chosen colouring fell back to height.
     pub note: Option<String>,
+    /// The cloud the meshes were built from: its octree picks them (a preview's meshes stay on
+    /// screen until the whole cloud's are ready).
+    pub cloud: Option<Arc<LoadedCloud>>,
     building: Option<Mutex<Receiver<Built>>>,
     material: Option<Handle<StandardMaterial>>,
 }
@@ -74,6 +77,7 @@ pub struct NodeMeshes {
 /// Meshes built on a worker thread: per node, the sample and the rest.
 struct Built {
     generation: u64,
+    cloud: Arc<LoadedCloud>,
     mode: ColourMode,
     meshes: Vec<(Option<Mesh>, Option<Mesh>)>,
     note: Option<String>,
@@ -93,7 +97,7 @@ pub fn build_meshes(scene: Res<Scene>, style: Res<PointStyle>, mut nodes: ResMut
     std::thread::spawn(move || {
         let (colours, note) = colours(&cloud, mode);
         let meshes = node_meshes(&cloud, &colours);
-        let _ = send.send(Built { generation, mode, meshes, note });
+        let _ = send.send(Built { generation, cloud, mode, meshes, note });
     });
     nodes.building = Some(Mutex::new(receive));
 }
@@ -107,16 +111,24 @@ pub fn spawn_meshes(
     mut materials: ResMut<Assets<StandardMaterial>>,
     old: Query<Entity, With<CloudPoints>>,
 ) {
+    // A frame that could not be read shows no points (not the last frame's).
+    if scene.cloud.is_none() && nodes.cloud.is_some() {
+        for e in &old {
+            commands.entity(e).despawn();
+        }
+        nodes.nodes.clear();
+        nodes.cloud = None;
+        nodes.spawned = false;
+        nodes.drawn = 0;
+    }
     let Some(building) = &nodes.building else { return };
     let Ok(built) = building.lock().expect("mesh builder lock").try_recv() else { return };
     nodes.building = None;
+    if built.generation != scene.cloud_generation {
+        return; // a newer cloud arrived meanwhile: the meshes on screen stay until its are built
+    }
     for e in &old {
         commands.entity(e).despawn();
-    }
-    nodes.nodes.clear();
-    nodes.spawned = false;
-    if built.generation != scene.cloud_generation {
-        return; // a newer cloud arrived meanwhile: build again
     }
     let material = nodes
         .material
@@ -130,6 +142,7 @@ pub fn spawn_meshes(
     nodes.generation = built.generation;
     nodes.mode = Some(built.mode);
     nodes.note = built.note;
+    nodes.cloud = Some(built.cloud);
     nodes.spawned = true;
 }
 
@@ -163,13 +176,12 @@ fn node_meshes(cloud: &LoadedCloud, colours: &[[f32; 4]]) -> Vec<(Option<Mesh>, 
 
 /// Chooses the nodes to draw from the main camera's view, under the budget.
 pub fn level_of_detail(
-    scene: Res<Scene>,
     style: Res<PointStyle>,
     mut nodes: ResMut<NodeMeshes>,
     cameras: Query<(&Camera, &GlobalTransform), With<super::camera::MainCamera>>,
     mut visibility: Query<&mut Visibility, With<CloudPoints>>,
 ) {
-    let (Some(cloud), true) = (scene.cloud.as_ref(), nodes.spawned) else { return };
+    let Some(cloud) = nodes.cloud.clone().filter(|_| nodes.spawned) else { return };
     let Ok((camera, transform)) = cameras.single() else { return };
     let view_projection = camera.clip_from_view() * transform.to_matrix().inverse();
     let view = View { frustum: Frustum::from_view_projection(view_projection.to_cols_array_2d()), eye: transform.translation().to_array() };
