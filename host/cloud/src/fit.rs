@@ -581,7 +581,7 @@ fn min_area_rectangle(hull: &[[f64; 2]]) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::PointCloud;
-    use crate::ground::Rng;
+    use cairn_model::rng::SplitMix64 as Rng;
 
     const L: f64 = 4.5;
     const W: f64 = 1.9;

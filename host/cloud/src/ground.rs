@@ -3,6 +3,8 @@
 //! Works in the cloud's local frame (f32 offsets from the origin). Deterministic: the random
 //! choices come from a seeded generator in [`GroundParams`].
 
+use cairn_model::rng::SplitMix64;
+
 /// A plane `normal · p + d = 0` with a unit normal pointing up (`normal[2] > 0`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Plane {
@@ -172,7 +174,7 @@ pub fn estimate_ground(positions: &[[f32; 3]], params: &GroundParams) -> Option<
 
     let thr = params.inlier_threshold.max(1e-4);
     let min_nz = params.max_slope_deg.clamp(0.0, 89.9).to_radians().cos();
-    let mut rng = Rng::new(params.seed);
+    let mut rng = SplitMix64::new(params.seed);
     let mut best: Option<(i64, Plane)> = None;
     for _ in 0..params.iterations.max(1) {
         let (a, b, c) = (rng.below(low.len()), rng.below(low.len()), rng.below(low.len()));
@@ -278,50 +280,8 @@ pub(crate) fn stratified<T: Copy>(items: &[T], stride: usize) -> Vec<T> {
     if stride <= 1 {
         return items.to_vec();
     }
-    let mut rng = Rng::new(0x5EED_CA1B);
+    let mut rng = SplitMix64::new(0x5EED_CA1B);
     items.chunks(stride).map(|run| run[rng.below(run.len())]).collect()
-}
-
-/// SplitMix64: small, fast and good enough for sampling; seeded so that results repeat.
-#[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit() as f32
-    }
-
-    /// Standard normal (Box-Muller).
-    #[cfg(test)]
-    pub(crate) fn gauss(&mut self) -> f64 {
-        let u = 1.0 - self.unit();
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
 }
 
 #[cfg(test)]
@@ -340,7 +300,7 @@ mod tests {
         let dir = std::f64::consts::FRAC_PI_4 + 0.3;
         let normal = [-tilt.sin() * dir.cos(), -tilt.sin() * dir.sin(), tilt.cos()];
         let truth = Plane::from_normal_point(normal, [0.0, 0.0, -1.7]).unwrap();
-        let mut rng = Rng::new(seed);
+        let mut rng = SplitMix64::new(seed);
         let mut pts = Vec::new();
         let ground_z = |x: f32, y: f32| truth.z_at(x, y);
         for _ in 0..60_000 {
@@ -407,7 +367,7 @@ mod tests {
     #[test]
     fn steep_planes_are_not_ground() {
         // Only a 30° ramp: no plane within 15°.
-        let mut rng = Rng::new(5);
+        let mut rng = SplitMix64::new(5);
         let ramp = Plane::from_normal_point([-(30f64.to_radians().sin()), 0.0, 30f64.to_radians().cos()], [0.0; 3]).unwrap();
         let pts: Vec<[f32; 3]> = (0..5000)
             .map(|_| {

@@ -233,7 +233,7 @@ pub fn pick_nearest(positions: &[[f32; 3]], ray_origin: [f32; 3], ray_dir: [f32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ground::Rng;
+    use cairn_model::rng::SplitMix64 as Rng;
     use std::f64::consts::PI;
 
     #[test]

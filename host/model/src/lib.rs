@@ -10,6 +10,7 @@ mod ids;
 mod item;
 mod record;
 mod track;
+pub mod rng;
 pub mod stats;
 mod validate;
 

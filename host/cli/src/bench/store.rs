@@ -118,11 +118,9 @@ fn bare_import(path: &Path, n: u64, row_len: usize) -> Result<()> {
     Ok(())
 }
 
+/// One SplitMix64 step from state `x`: a well-mixed 64-bit value.
 fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    cairn_model::rng::SplitMix64::new(x).next_u64()
 }
 
 fn bare_commits(path: &Path, n: u64) -> Result<()> {

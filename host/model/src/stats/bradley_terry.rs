@@ -1,6 +1,6 @@
 //! Bradley–Terry ratings from pairwise battles, on the Elo scale, with bootstrap intervals.
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::Winner;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -22,7 +22,6 @@
 mod agreement;
 mod bradley_terry;
 mod position;
-mod rng;
 
 pub use agreement::{Metric, cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement};
 pub use bradley_terry::{Battle, BtOptions, Leaderboard, Outcome, Row, bradley_terry};
