@@ -1,10 +1,12 @@
 //! A scripted session through Bevy's own input path, headless: key presses go in as `KeyboardInput`
 //! messages, the store must hold exactly what was judged.
 
-use bevy::input::keyboard::{Key, KeyboardInput};
-use bevy::input::{ButtonState, InputPlugin};
+mod common;
+
+use bevy::input::InputPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
+use common::{chord, press};
 use cairn_app::{AppOptions, Current, Panels};
 use cairn_model::{AnnotatorKind, Comparison, ContentHash, ItemData, Message, Modality, Payload, Response, Role, Winner};
 use cairn_store::{Project, QueuePolicy};
@@ -39,29 +41,6 @@ fn app(project: &std::path::Path) -> App {
     cairn_app::build(&mut app, &options).unwrap();
     app.update();
     app
-}
-
-fn key(app: &mut App, code: KeyCode, state: ButtonState) {
-    app.world_mut().write_message(KeyboardInput {
-        key_code: code,
-        logical_key: Key::Unidentified(bevy::input::keyboard::NativeKey::Unidentified),
-        state,
-        text: None,
-        repeat: false,
-        window: Entity::PLACEHOLDER,
-    });
-    app.update();
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    key(app, code, ButtonState::Pressed);
-    key(app, code, ButtonState::Released);
-}
-
-fn chord(app: &mut App, modifier: KeyCode, code: KeyCode) {
-    key(app, modifier, ButtonState::Pressed);
-    press(app, code);
-    key(app, modifier, ButtonState::Released);
 }
 
 fn on_screen(app: &App) -> (String, Vec<u32>) {
@@ -113,7 +92,7 @@ fn ctrl_z_takes_back_the_last_submission_and_brings_the_item_back() {
     let (first, _) = on_screen(&app);
     press(&mut app, KeyCode::Digit3);
     assert_ne!(on_screen(&app).0, first);
-    chord(&mut app, KeyCode::ControlLeft, KeyCode::KeyZ);
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyZ);
     assert_eq!(on_screen(&app).0, first, "the taken-back item is on screen again");
     let p = Project::open(&path).unwrap();
     let item = p.items_by_key(&first).unwrap().remove(0);
@@ -150,7 +129,7 @@ fn three_responses_are_ranked_with_ties() {
     let mut app = app(&path);
     let (item_key, order) = on_screen(&app);
     press(&mut app, KeyCode::Digit3);
-    chord(&mut app, KeyCode::ShiftLeft, KeyCode::Digit1);
+    chord(&mut app, &[KeyCode::ShiftLeft], KeyCode::Digit1);
     press(&mut app, KeyCode::Digit2);
     press(&mut app, KeyCode::Enter);
     let p = Project::open(&path).unwrap();

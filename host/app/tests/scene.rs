@@ -2,11 +2,13 @@
 //! keys go in as `KeyboardInput` messages and mouse buttons as `MouseButtonInput`, with the pointer
 //! ray set where a renderer would put it. The store must then hold exactly the expected revisions.
 
-use bevy::input::keyboard::{Key, KeyboardInput, NativeKey};
+mod common;
+
 use bevy::input::mouse::MouseButtonInput;
 use bevy::input::{ButtonState, InputPlugin};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
+use common::{chord, press};
 use cairn_app::scene::{Classes, Frames, Pointer, Scene, Selection};
 use cairn_app::{AppOptions, View};
 use cairn_model::{AttributeValue, Cuboid, Payload};
@@ -105,33 +107,6 @@ fn wait_for_frame(app: &mut App, index: usize) {
         }
         assert!(std::time::Instant::now() < deadline, "frame {index} did not load: {}", scene.message);
         std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn key(app: &mut App, code: KeyCode, state: ButtonState) {
-    app.world_mut().write_message(KeyboardInput {
-        key_code: code,
-        logical_key: Key::Unidentified(NativeKey::Unidentified),
-        state,
-        text: None,
-        repeat: false,
-        window: Entity::PLACEHOLDER,
-    });
-    app.update();
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    key(app, code, ButtonState::Pressed);
-    key(app, code, ButtonState::Released);
-}
-
-fn chord(app: &mut App, modifiers: &[KeyCode], code: KeyCode) {
-    for m in modifiers {
-        key(app, *m, ButtonState::Pressed);
-    }
-    press(app, code);
-    for m in modifiers {
-        key(app, *m, ButtonState::Released);
     }
 }
 
