@@ -2,7 +2,8 @@
 
 use crate::AppOptions;
 use bevy::prelude::*;
-use cairn_plugin_host::{HostConfig, PluginEngine, QuestionKind, Registry, TaskInfo};
+use cairn_plugin_host::{BundledPlugin, HostConfig, PluginEngine, QuestionKind, Registry, TaskInfo};
+use std::path::Path;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
 
@@ -20,21 +21,22 @@ pub struct TaskPlugin {
     loaded: Mutex<Option<Receiver<Result<TaskInfo, String>>>>,
 }
 
+/// Finds a task plugin as `cairn plugin list` would (bundled, user, beside the project) and loads
+/// it. Blocking: call it on a worker thread.
+pub(crate) fn load_task_plugin(bundled: &[BundledPlugin], project: &Path, task: &str) -> Result<cairn_plugin_host::TaskPlugin, String> {
+    let project_dir = cairn_plugin_host::project_plugin_dir(project);
+    let registry = Registry::discover(bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
+    let entry = registry.get(task).ok_or_else(|| format!("no task plugin {task:?}"))?;
+    let engine = PluginEngine::new(HostConfig::default())?;
+    entry.load_task(&engine).map_err(|e| e.to_string())
+}
+
 /// Loads a task plugin's description on a worker thread.
 fn load_in_background(options: &AppOptions, task: &str) -> Receiver<Result<TaskInfo, String>> {
     let (send, receive) = channel();
-    let bundled = options.plugins.clone();
-    let project_dir = cairn_plugin_host::project_plugin_dir(&options.project);
-    let task = task.to_string();
+    let (bundled, project, task) = (options.plugins.clone(), options.project.clone(), task.to_string());
     std::thread::spawn(move || {
-        let load = || -> Result<TaskInfo, String> {
-            let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
-            let entry = registry.get(&task).ok_or_else(|| format!("no task plugin {task:?}"))?;
-            let engine = PluginEngine::new(HostConfig::default())?;
-            let plugin = entry.load_task(&engine).map_err(|e| e.to_string())?;
-            Ok(plugin.info().clone())
-        };
-        let _ = send.send(load());
+        let _ = send.send(load_task_plugin(&bundled, &project, &task).map(|plugin| plugin.info().clone()));
     });
     receive
 }

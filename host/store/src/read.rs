@@ -288,6 +288,20 @@ impl Project {
         Ok(out)
     }
 
+    /// The largest track id of any live box in the project (0 when none has one): new tracks
+    /// take the next.
+    pub fn max_track_id(&self) -> Result<u64> {
+        let top: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MAX(json_extract(payload, '$.track_id')) FROM annotations WHERE kind = 'cuboid' AND payload IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .at(&self.path)?;
+        Ok(top.unwrap_or(0).max(0) as u64)
+    }
+
     /// One live annotation, or None when it was deleted or never existed.
     pub fn annotation(&self, id: AnnotationId) -> Result<Option<Annotation>> {
         let row: Option<(i64, i64, Option<String>, i64)> = rusqlite::OptionalExtension::optional(self.conn.query_row(

@@ -466,3 +466,36 @@ fn a_version_2_file_is_brought_up_to_date_and_its_edits_undo_one_by_one() {
     let version: u32 = p.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
+
+#[test]
+fn the_largest_track_id_counts_live_boxes_only() {
+    let (_d, path) = temp();
+    let mut p = Project::create(&path).unwrap();
+    let ann = p.ensure_annotator("a", AnnotatorKind::Human).unwrap();
+    let item = p
+        .bulk_import(|bulk| {
+            let ds = bulk.ensure_dataset("frames", Modality::PointCloud)?;
+            bulk.insert_item(ds, "f0", hash(1), &frame(100))
+        })
+        .unwrap()
+        .id();
+    assert_eq!(p.max_track_id().unwrap(), 0);
+    let boxed = |track: Option<u64>| {
+        Payload::Cuboid(Cuboid {
+            center: [1.0, 2.0, 0.5],
+            size: [4.0, 2.0, 1.5],
+            yaw: 0.0,
+            pitch: 0.0,
+            roll: 0.0,
+            class: "car".into(),
+            attributes: Default::default(),
+            track_id: track,
+        })
+    };
+    p.apply(ann, 0, Edit::Create { item, payload: boxed(Some(3)) }).unwrap();
+    let seven = p.apply(ann, 0, Edit::Create { item, payload: boxed(Some(7)) }).unwrap();
+    p.apply(ann, 0, Edit::Create { item, payload: boxed(None) }).unwrap();
+    assert_eq!(p.max_track_id().unwrap(), 7);
+    p.apply(ann, 0, Edit::Delete { annotation: seven.annotation }).unwrap();
+    assert_eq!(p.max_track_id().unwrap(), 3);
+}

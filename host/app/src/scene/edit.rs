@@ -53,11 +53,15 @@ pub struct Editor<'a> {
 impl Editor<'_> {
     /// Applies one edit as one revision and shows the frame's boxes as stored.
     fn apply(&mut self, edit: Edit) -> Result<AnnotationId, String> {
-        let outcome = {
-            let mut project = self.workspace.project.lock().expect("project lock");
-            project.apply(self.who, std::mem::take(&mut self.clock.active_ms), edit).map_err(|e| e.to_string())?
-        };
+        let annotation = self.write(edit)?;
         reload_boxes(self.workspace, self.frames, self.scene);
+        Ok(annotation)
+    }
+
+    /// Writes one edit as one revision, with the active time since the last one.
+    fn write(&mut self, edit: Edit) -> Result<AnnotationId, String> {
+        let mut project = self.workspace.project.lock().expect("project lock");
+        let outcome = project.apply(self.who, std::mem::take(&mut self.clock.active_ms), edit).map_err(|e| e.to_string())?;
         Ok(outcome.annotation)
     }
 
@@ -108,13 +112,7 @@ impl Editor<'_> {
     /// One more than the largest track id of any box in the project.
     fn next_track_id(&self) -> Result<u64, String> {
         let project = self.workspace.project.lock().expect("project lock");
-        let mut top = 0;
-        for frame in &self.frames.0 {
-            for b in boxes_of(&project, frame.item)? {
-                top = top.max(b.cuboid.track_id.unwrap_or(0));
-            }
-        }
-        Ok(top + 1)
+        Ok(project.max_track_id().map_err(|e| e.to_string())? + 1)
     }
 
     /// Fits the selected box to its points: ground and outliers left out (see `cairn_cloud::fit`).
@@ -153,11 +151,9 @@ impl Editor<'_> {
         }
         let mut copy = selected.cuboid.clone();
         copy.attributes.remove(INTERPOLATED);
-        let outcome = {
-            let mut project = self.workspace.project.lock().expect("project lock");
-            project.apply(self.who, std::mem::take(&mut self.clock.active_ms), Edit::Create { item, payload: Payload::Cuboid(copy) }).map_err(|e| e.to_string())?
-        };
-        self.selection.0 = Some(outcome.annotation);
+        // Written without showing it: the view is on its way to the next frame.
+        let annotation = self.write(Edit::Create { item, payload: Payload::Cuboid(copy) })?;
+        self.selection.0 = Some(annotation);
         Ok(format!("copied track {} to {}", track_name(&selected.cuboid), self.frames.0[next].key))
     }
 

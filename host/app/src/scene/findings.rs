@@ -6,7 +6,7 @@ use super::{LoadedCloud, Scene, SceneBox};
 use bevy::prelude::*;
 use cairn_cloud::spatial::{points_in_box, OrientedBox};
 use cairn_model::{AnnotationId, ItemData, Payload};
-use cairn_plugin_host::{Attribute, HostConfig, LabelClass, PluginEngine, Registry, Subject};
+use cairn_plugin_host::{Attribute, LabelClass, Subject};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -108,18 +108,9 @@ impl FindingsPlugin {
     pub fn new(bundled: &[cairn_plugin_host::BundledPlugin], project: &Path) -> Self {
         let (send_request, requests) = channel::<Request>();
         let (send_answer, answers) = channel();
-        let bundled = bundled.to_vec();
-        let project_dir = cairn_plugin_host::project_plugin_dir(project);
+        let (bundled, project) = (bundled.to_vec(), project.to_path_buf());
         std::thread::spawn(move || {
-            let registry = Registry::discover(&bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
-            let loaded = registry
-                .get(CUBOID_TASK)
-                .ok_or_else(|| format!("no task plugin {CUBOID_TASK:?}"))
-                .and_then(|entry| {
-                    let engine = PluginEngine::new(HostConfig::default())?;
-                    entry.load_task(&engine).map_err(|e| e.to_string())
-                });
-            let mut plugin = match loaded {
+            let mut plugin = match crate::task::load_task_plugin(&bundled, &project, CUBOID_TASK) {
                 Ok(plugin) => {
                     let _ = send_answer.send(FromWorker::Classes(Ok((plugin.info().classes.clone(), plugin.info().attributes.clone()))));
                     plugin

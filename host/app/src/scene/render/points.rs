@@ -218,7 +218,7 @@ pub fn colours(cloud: &LoadedCloud, mode: ColourMode) -> (Vec<[f32; 4]>, Option<
     match mode {
         ColourMode::Intensity => {
             if let Some(values) = &c.intensity {
-                let top = quantile(values.iter().map(|&v| v as f32).collect(), 0.98).max(1.0);
+                let top = quantile(&mut values.iter().map(|&v| v as f32).collect::<Vec<_>>(), 0.98).max(1.0);
                 return (values.iter().map(|&v| grey((v as f32 / top).min(1.0))).collect(), None);
             }
             (by_height(c), missing("intensity"))
@@ -245,14 +245,15 @@ pub fn colours(cloud: &LoadedCloud, mode: ColourMode) -> (Vec<[f32; 4]>, Option<
 
 fn by_height(c: &cairn_cloud::PointCloud) -> Vec<[f32; 4]> {
     // Over the 2nd..98th percentile: outliers (birds, noise) do not wash the ramp out.
-    let heights: Vec<f32> = c.positions.iter().map(|p| p[2]).collect();
-    let lo = quantile(heights.clone(), 0.02);
-    let hi = quantile(heights, 0.98);
+    let mut heights: Vec<f32> = c.positions.iter().map(|p| p[2]).collect();
+    let lo = quantile(&mut heights, 0.02);
+    let hi = quantile(&mut heights, 0.98);
     let span = (hi - lo).max(0.01);
     c.positions.iter().map(|p| height_colour((p[2] - lo) / span)).collect()
 }
 
-fn quantile(mut values: Vec<f32>, q: f64) -> f32 {
+/// The `q` quantile; reorders `values` (a later call on the same values stays right).
+fn quantile(values: &mut [f32], q: f64) -> f32 {
     if values.is_empty() {
         return 0.0;
     }
