@@ -198,11 +198,10 @@ pub fn request_findings(worker: Option<Res<Worker>>, scene: Res<Scene>, frames: 
     if scene.loading.is_some() {
         return;
     }
-    let current = (scene.cloud_generation, scene.boxes.clone());
-    if findings.asked.as_ref() == Some(&current) {
+    if findings.asked.as_ref().is_some_and(|(generation, boxes)| *generation == scene.cloud_generation && *boxes == scene.boxes) {
         return;
     }
     let Some(frame) = frames.0.get(scene.frame) else { return };
-    findings.asked = Some(current);
+    findings.asked = Some((scene.cloud_generation, scene.boxes.clone()));
     let _ = worker.send.send(Request { item: frame.data.clone(), boxes: scene.boxes.clone(), cloud: cloud.clone() });
 }
