@@ -253,7 +253,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             if !open::display_available() {
-                println!("No display here, so the app was not opened; on a desktop, run: cairn open {}", project.display());
+                println!("No display here, so the app was not opened; on a desktop, run: cairn open {} --view scene", project.display());
                 return Ok(());
             }
             println!("Opening the 3D view of the demo scan (as demo-user; H lists the keys, Tab switches to the comparisons) …");
