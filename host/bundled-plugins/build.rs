@@ -7,6 +7,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "src/wasm_target.rs"]
+mod wasm_target;
+
 struct Plugin {
     dir: PathBuf,
     package: String,
@@ -21,6 +24,8 @@ fn main() {
     for watched in ["plugins/Cargo.toml", "plugins/Cargo.lock", "plugins/sdk", "plugins/tasks", "plugins/exporters", "plugins/testing", "wit", "host/model"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+
+    ensure_wasm_target();
 
     let mut plugins = Vec::new();
     for (group, bundled) in [("tasks", true), ("exporters", true), ("testing", false)] {
@@ -81,6 +86,38 @@ fn main() {
     writeln!(code, "/// The plugin workspace these were built from (for scaffolding new plugins against its SDK).\npub const PLUGINS_SOURCE_DIR: &str = {:?};", plugins_dir).unwrap();
     writeln!(code, "/// The target directory the plugins were built in (reusable by scaffolded plugins).\npub const WASM_TARGET_DIR: &str = {:?};", target_dir).unwrap();
     std::fs::write(out_dir.join("bundled.rs"), code).unwrap();
+}
+
+/// Checks for the plugin target before anything is compiled for it: adds it with rustup when rustup
+/// manages this toolchain (`rust-toolchain.toml` lists it, but rustup adds listed targets only when it
+/// installs the toolchain), or stops at once with the command to run.
+fn ensure_wasm_target() {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(&rustc).args(["--print", "sysroot"]).output().expect("cannot run rustc --print sysroot");
+    assert!(output.status.success(), "rustc --print sysroot failed: {}", String::from_utf8_lossy(&output.stderr));
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
+    let rustup = || {
+        let mut command = Command::new("rustup");
+        // rustup's own settings for this build must not pick another toolchain than the one asked for.
+        command.env_remove("RUSTUP_TOOLCHAIN");
+        command
+    };
+    let rustup_available = toolchain.is_some() && rustup().arg("--version").output().is_ok_and(|o| o.status.success());
+    match wasm_target::decide(&sysroot, rustup_available, toolchain.as_deref()) {
+        wasm_target::Action::Ready => {}
+        wasm_target::Action::Install(args) => {
+            println!("cargo:warning=the {} target was missing; adding it: rustup {}", wasm_target::TARGET, args.join(" "));
+            let status = rustup().args(&args).status().expect("cannot run rustup");
+            assert!(
+                status.success() && wasm_target::has_target(&sysroot),
+                "could not add the {} target; run: rustup {}",
+                wasm_target::TARGET,
+                args.join(" ")
+            );
+        }
+        wasm_target::Action::Stop(message) => panic!("{message}"),
+    }
 }
 
 /// `name = "value"` from a TOML file's top-level table (the manifests here are simple and ours).

@@ -128,3 +128,4 @@ pub fn count(project: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
 }
+pub mod copc;

@@ -286,6 +286,77 @@ fn hh_rlhf_round_trip_is_byte_for_byte_and_trl_prompt_plus_chosen_is_the_origina
     }
 }
 
+/// A file shaped like the public `harmless-base` release: raw UTF-8, `", "` separators, and pairs whose
+/// transcripts differ before the last turn. Every pair imports; HH-RLHF comes back byte for byte; TRL
+/// and OpenAI DPO put the shared turns in the prompt and each side's own turns before its reply.
+#[test]
+fn a_release_shaped_hh_rlhf_file_imports_whole_and_comes_back_byte_for_byte() {
+    let (dir, project) = new_project();
+    let input = dir.path().join("harmless-base-test.jsonl");
+    let mut text = Vec::new();
+    cairn_import::sample::write_hh_rlhf(&mut text, 2312, 2312).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    std::fs::write(&input, &text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let raw_utf8 = lines.iter().filter(|l| !l.is_ascii()).count();
+    let split = |s: &str| s[..s.rfind("\n\nAssistant:").unwrap()].to_string();
+    let originals: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let diverging: Vec<usize> = (0..originals.len())
+        .filter(|&i| split(originals[i]["chosen"].as_str().unwrap()) != split(originals[i]["rejected"].as_str().unwrap()))
+        .collect();
+    assert!(raw_utf8 > 1500 && diverging.len() == 5, "{raw_utf8} raw UTF-8 lines, {} diverging", diverging.len());
+
+    let out = cairn(&["import", path_str(&project), path_str(&input), "--json"]);
+    expect_code(&out, 0);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((report["format"].as_str(), report["added"].as_u64()), (Some("hh-rlhf"), Some(2312)), "{report}");
+    assert_eq!(report["skipped"], serde_json::json!([]));
+
+    let hh = dir.path().join("hh-out");
+    expect_code(&export(&project, "hh-rlhf", &[], &hh), 0);
+    let back = std::fs::read_to_string(hh.join("hh-rlhf.jsonl")).unwrap();
+    let same = back.lines().zip(&lines).filter(|(a, b)| a == *b).count();
+    assert_eq!((back.lines().count(), same), (2312, 2312), "lines written back, and of those byte-identical");
+    assert_eq!(back, text);
+    // The escaped style stays an option.
+    let escaped = dir.path().join("hh-ascii");
+    expect_code(&export(&project, "hh-rlhf", &["ascii=true"], &escaped), 0);
+    let escaped = std::fs::read_to_string(escaped.join("hh-rlhf.jsonl")).unwrap();
+    assert!(escaped.is_ascii() && escaped.contains("\\u2019"));
+    assert_eq!(json_lines(&hh.join("hh-rlhf.jsonl")), escaped.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>());
+
+    let trl = dir.path().join("trl");
+    expect_code(&export(&project, "trl-preference", &[], &trl), 0);
+    let dpo = dir.path().join("dpo");
+    expect_code(&export(&project, "openai-dpo", &[], &dpo), 0);
+    let trl_text = dir.path().join("trl-text");
+    expect_code(&export(&project, "trl-preference", &["format=standard"], &trl_text), 0);
+    let (trl, dpo, trl_text) = (json_lines(&trl.join("preference.jsonl")), json_lines(&dpo.join("preference.jsonl")), json_lines(&trl_text.join("preference.jsonl")));
+    assert_eq!((trl.len(), dpo.len(), trl_text.len()), (2312, 2312, 2312));
+    for &i in &diverging {
+        let row = &trl[i];
+        // Conversational: the prompt is what both conversations share, TRL's longest shared prefix.
+        let prompt = row["prompt"].as_array().unwrap();
+        let (chosen, rejected) = (row["chosen"].as_array().unwrap(), row["rejected"].as_array().unwrap());
+        assert!(chosen[0] != rejected[0], "row {i}: the sides differ right after the prompt");
+        assert!(chosen.len() > 1 || rejected.len() > 1, "row {i}: a side carries its own earlier turns");
+        for side in [chosen, rejected] {
+            assert_eq!(side.last().unwrap()["role"], "assistant");
+        }
+        assert_eq!(dpo[i]["input"]["messages"].as_array().unwrap(), prompt, "row {i}");
+        assert_eq!(dpo[i]["preferred_output"].as_array().unwrap(), chosen, "row {i}");
+        assert_eq!(dpo[i]["non_preferred_output"].as_array().unwrap(), rejected, "row {i}");
+    }
+    for (i, (row, original)) in trl_text.iter().zip(&originals).enumerate() {
+        // Standard (text): prompt + completion is each original transcript, for every row.
+        for side in ["chosen", "rejected"] {
+            let joined = format!("{}{}", row["prompt"].as_str().unwrap(), row[side].as_str().unwrap());
+            assert_eq!(joined, original[side].as_str().unwrap(), "row {i} {side}");
+        }
+    }
+    expect_code(&cairn(&["check", path_str(&project)]), 0);
+}
+
 fn project_bytes(project: &Path) -> Vec<u8> {
     std::fs::read(project).unwrap()
 }

@@ -182,6 +182,17 @@ fn bench_prints_three_figures_with_baselines() {
 }
 
 #[test]
+fn bench_import_prints_the_plain_scripts_rate_beside_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(&["bench", "import", "--records", "2000", "--dir", path_str(dir.path())]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("import of HH-RLHF pairs")).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.contains("pairs/s") && l.contains("baseline") && l.contains("ratio")), "{text}");
+    assert!(lines[0].contains("(Rust)"), "{text}");
+}
+
+#[test]
 fn export_into_a_closed_pipe_exits_quietly() {
     let (dir, project) = new_project();
     // Far more than a pipe buffers, so that the export does write into the closed pipe.

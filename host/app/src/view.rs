@@ -6,7 +6,7 @@ use crate::session::{self, Annotator, Current, Panels, Status, Workspace, KEYS};
 use crate::TaskSchema;
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
-use cairn_model::{Role, Winner};
+use cairn_model::{Response, Role, Winner};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
 /// Responses longer than this many characters start collapsed.
@@ -181,6 +181,22 @@ fn conversation(ui: &mut egui::Ui, j: &Judging, cache: &mut CommonMarkCache) {
     });
 }
 
+/// A side's own turns where its conversation differs from the other's before the last turn (the
+/// shared turns are shown above both columns), then a heading for its reply.
+fn own_turns(ui: &mut egui::Ui, response: &Response, cache: &mut CommonMarkCache) {
+    if response.own_messages.is_empty() {
+        return;
+    }
+    ui.weak("This side's conversation differs from here:");
+    for m in &response.own_messages {
+        ui.colored_label(role_colour(m.role), egui::RichText::new(m.role.as_str()).strong());
+        CommonMarkViewer::new().show(ui, cache, &m.content.to_text());
+        ui.add_space(4.0);
+    }
+    ui.separator();
+    ui.colored_label(role_colour(Role::Assistant), egui::RichText::new("assistant (the reply judged)").strong());
+}
+
 fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut Markdown) {
     let slots = j.slots();
     let mut scrolled = None;
@@ -203,6 +219,7 @@ fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut
                 .auto_shrink([false, false])
                 .vertical_scroll_offset(markdown.scroll)
                 .show(column, |ui| {
+                own_turns(ui, response, &mut markdown.cache);
                 if long && !expanded {
                     let cut: String = text.chars().take(COLLAPSE_AT).collect();
                     CommonMarkViewer::new().show(ui, &mut markdown.cache, &format!("{cut}…"));

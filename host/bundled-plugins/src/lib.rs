@@ -2,3 +2,8 @@
 //! built for wasm32-wasip2 by this crate's build script.
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+#[cfg(test)]
+mod wasm_target;
+#[cfg(test)]
+mod wasm_target_tests;

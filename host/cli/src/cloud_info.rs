@@ -5,15 +5,15 @@ use cairn_import::Format;
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(file: &Path, format: Option<Format>, json: bool) -> Result<()> {
+pub fn run(file: &Path, format: Option<Format>, bin: Option<cairn_cloud::BinLayout>, json: bool) -> Result<()> {
     let format = match format {
         None => None,
         Some(Format::Cloud(f)) => Some(f),
         Some(other) => bail!("--format {} is not a point-cloud format", other.name()),
     };
-    let inspection = cairn_cloud::inspect(file, format)?;
+    let inspection = cairn_cloud::inspect(file, format, bin)?;
     let start = Instant::now();
-    let cloud = cairn_cloud::read_cloud(file, format)?;
+    let cloud = cairn_cloud::read_cloud_as(file, format, bin)?;
     let seconds = start.elapsed().as_secs_f64();
     let s = &inspection.summary;
     let rate = cloud.len() as f64 / seconds / 1e6;

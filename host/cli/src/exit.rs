@@ -53,7 +53,9 @@ fn store_code(e: &StoreError) -> i32 {
         | StoreError::AlreadyExists { .. }
         | StoreError::NotAProject { .. }
         | StoreError::NewerSchema { .. }
-        | StoreError::Corrupt { .. } => PROJECT,
+        | StoreError::Corrupt { .. }
+        | StoreError::BadItem { .. }
+        | StoreError::BadJson { .. } => PROJECT,
         StoreError::Invalid { .. } => BAD_INPUT,
         _ => FAILURE,
     }

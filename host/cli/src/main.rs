@@ -63,6 +63,10 @@ enum Command {
         /// Store the valid records and report each invalid one, instead of refusing the file.
         #[arg(long)]
         skip_invalid: bool,
+        /// Float32 fields per point of headerless .bin scans (x y z first): 4 is KITTI's (x y z
+        /// reflectance), 5 nuScenes' (x y z intensity ring). Default: 5 for *.pcd.bin, else 4.
+        #[arg(long, value_parser = parse_bin_fields)]
+        bin_fields: Option<cairn_cloud::BinLayout>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -132,6 +136,9 @@ enum CloudCommand {
         /// jsonl is not a cloud format; one of las, laz, pcd, kitti-bin, ply (default: from the extension).
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
+        /// Float32 fields per point of a headerless .bin scan (default: 5 for *.pcd.bin, else 4).
+        #[arg(long, value_parser = parse_bin_fields)]
+        bin_fields: Option<cairn_cloud::BinLayout>,
         #[arg(long)]
         json: bool,
     },
@@ -180,6 +187,17 @@ enum BenchWhat {
         /// Durable single edits to commit.
         #[arg(long, default_value_t = 2_000)]
         edits: u64,
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Importing an HH-RLHF file of real-sized pairs, against a plain script that parses the same
+    /// lines and inserts their two strings into SQLite in one transaction (in Rust, and in Python
+    /// when python3 is there).
+    Import {
+        /// Pairs in the generated file (the public release's train and test splits hold 230,700).
+        #[arg(long, default_value_t = 230_700)]
+        records: u64,
         /// Directory for scratch files (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -233,6 +251,11 @@ fn parse_format(s: &str) -> Result<Format, String> {
     Format::parse(s).ok_or_else(|| format!("unknown format '{s}'; one of: {}", Format::NAMES.join(", ")))
 }
 
+fn parse_bin_fields(s: &str) -> Result<cairn_cloud::BinLayout, String> {
+    let floats: u8 = s.parse().map_err(|_| format!("'{s}' is not a number of fields"))?;
+    cairn_cloud::BinLayout::with_floats(floats)
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
@@ -265,9 +288,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("created {}", project.display());
             Ok(())
         }
-        Command::Import { project, paths, format, dataset, skip_invalid, json } => {
+        Command::Import { project, paths, format, dataset, skip_invalid, bin_fields, json } => {
             let mut p = Project::open(&project)?;
-            let options = ImportOptions { format, dataset, skip_invalid };
+            let options = ImportOptions { format, dataset, skip_invalid, bin_layout: bin_fields };
             for path in paths {
                 let report = progress::with_bar(&format!("importing {}", path.display()), |tick| {
                     cairn_import::import_path(&mut p, &path, &options, tick)
@@ -311,18 +334,23 @@ fn run(cli: Cli) -> Result<()> {
             let p = Project::open(&project)?;
             let integrity = p.integrity_check()?;
             let derived = p.check_derived_state()?;
-            if integrity != ["ok"] || !derived.is_empty() {
-                for line in integrity.iter().filter(|l| *l != "ok").chain(&derived) {
+            let items = p.check_items()?;
+            if integrity != ["ok"] || !derived.is_empty() || !items.is_empty() {
+                for line in integrity.iter().filter(|l| *l != "ok").chain(&derived).chain(&items) {
                     eprintln!("{line}");
                 }
                 return Err(exit::Damaged(project.display().to_string())).context("the check found problems");
             }
-            println!("{}: ok (integrity check passed; current state matches the revision log)", project.display());
+            println!(
+                "{}: ok (integrity check passed; every item decodes and matches its content hash; current state matches the revision log)",
+                project.display()
+            );
             Ok(())
         }
-        Command::Cloud { command: CloudCommand::Info { file, format, json } } => cloud_info::run(&file, format, json),
+        Command::Cloud { command: CloudCommand::Info { file, format, bin_fields, json } } => cloud_info::run(&file, format, bin_fields, json),
         Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
+        Command::Bench { what: BenchWhat::Import { records, dir } } => bench::import::run(records, dir),
         Command::Bench { what: BenchWhat::Plugins { records, dir } } => bench::plugins::run(records, dir),
         Command::Bench { what: BenchWhat::Judge { records, dir } } => bench::judge::run(records, dir),
         Command::Bench { what: BenchWhat::Render { file, points, frames, dir } } => bench::render::run(file, points, frames, dir),

@@ -2,7 +2,7 @@
 //! LAS/LAZ are summarized from the header (and the LAZ chunk table) without decoding points; the
 //! other formats have little or no header, so they are read in full.
 
-use crate::{CloudError, format_of, las, read_bytes};
+use crate::{BinLayout, CloudError, format_of, las, read_bytes_as};
 use cairn_model::{Bounds, CloudFormat, CloudSummary, ContentHash};
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -17,7 +17,8 @@ pub struct CloudInspection {
     pub crs: Option<String>,
 }
 
-pub fn inspect(path: &Path, format: Option<CloudFormat>) -> Result<CloudInspection, CloudError> {
+/// `format` and `bin` (a `.bin` scan's layout) come from the file's name unless given.
+pub fn inspect(path: &Path, format: Option<CloudFormat>, bin: Option<BinLayout>) -> Result<CloudInspection, CloudError> {
     let fail = |message: String| CloudError::new(path, message);
     let format = format.or_else(|| format_of(path)).ok_or_else(|| fail("not a point-cloud extension (.las .laz .pcd .bin .ply)".into()))?;
     let mut file = File::open(path).map_err(|e| fail(e.to_string()))?;
@@ -26,7 +27,7 @@ pub fn inspect(path: &Path, format: Option<CloudFormat>) -> Result<CloudInspecti
         CloudFormat::Las | CloudFormat::Laz => las_summary(&mut file, byte_len).map_err(fail)?,
         other => {
             let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-            let cloud = read_bytes(&bytes, other).map_err(fail)?;
+            let cloud = read_bytes_as(&bytes, other, bin.unwrap_or_else(|| BinLayout::of_path(path))).map_err(fail)?;
             let bounds = cloud.local_bounds().map(|b| Bounds {
                 min: std::array::from_fn(|k| cloud.origin[k] + b.min[k] as f64),
                 max: std::array::from_fn(|k| cloud.origin[k] + b.max[k] as f64),

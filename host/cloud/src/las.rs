@@ -113,11 +113,14 @@ pub(crate) fn raw_header(src: impl Read) -> Result<las::raw::Header, String> {
     })
 }
 
-/// One LAZ chunk: where its compressed bytes start and how many points it holds.
+/// One LAZ chunk: its first point, how many points it holds, and where its compressed bytes lie in
+/// the file. Chunks vary in size in COPC files (one per octree node) and in other variable-chunk LAZ.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Chunk {
     pub first_point: u64,
     pub points: u64,
+    pub byte_start: u64,
+    pub byte_count: u64,
 }
 
 /// Reads the LAZ chunk table and checks it against the file and the header's point count.
@@ -151,6 +154,8 @@ pub(crate) fn laz_chunks<R: Read + Seek>(
     }
     let mut chunks = Vec::with_capacity(table.len());
     let mut first = 0u64;
+    // The chunks follow the 8-byte offset of the chunk table, one after the other.
+    let mut byte_start = layout.data_start + 8;
     for i in 0..table.len() {
         let capacity = if vlr.uses_variable_size_chunks() { table[i].point_count } else { u64::from(vlr.chunk_size()) };
         let points = capacity.min(layout.points.saturating_sub(first));
@@ -162,8 +167,9 @@ pub(crate) fn laz_chunks<R: Read + Seek>(
                 table[i].byte_count
             ));
         }
-        chunks.push(Chunk { first_point: first, points });
+        chunks.push(Chunk { first_point: first, points, byte_start, byte_count: table[i].byte_count });
         first += points;
+        byte_start += table[i].byte_count;
     }
     if first < layout.points {
         return Err(format!("the header claims {} points, but the LAZ chunks hold at most {first} (truncated?)", layout.points));
@@ -456,7 +462,7 @@ fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> 
         // One decompression buffer per worker, reused from chunk to chunk.
         raw.resize(chunk.points as usize * item_len, 0);
         // The decoder asserts on some damaged input instead of returning an error: contain that.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decompress_chunk(bytes, &layout, &vlr, chunk, raw)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decompress_chunk(bytes, &vlr, chunk, raw)))
             .unwrap_or_else(|_| Err("the LAZ decoder gave up on damaged data".into()))
             .map_err(name)?;
         let (lo, hi) = decode_block(raw, item_len, o, transform, &mut out);
@@ -465,12 +471,17 @@ fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> 
     Ok(cloud)
 }
 
-fn decompress_chunk(bytes: &[u8], layout: &Layout, vlr: &laz::LazVlr, chunk: &Chunk, out: &mut [u8]) -> Result<(), String> {
-    let mut src = Cursor::new(bytes);
-    src.set_position(layout.data_start);
-    let mut decoder = laz::LasZipDecompressor::new(src, vlr.clone()).map_err(|e| e.to_string())?;
-    decoder.seek(chunk.first_point).map_err(|e| e.to_string())?;
-    decoder.decompress_many(out).map_err(io_msg)
+/// Decompresses one chunk from its own bytes. (Seeking a `LasZipDecompressor` to the chunk's first
+/// point finds the wrong place inside variable-size chunks: laz 0.13 takes the point's offset in its
+/// chunk modulo that chunk's size.)
+fn decompress_chunk(bytes: &[u8], vlr: &laz::LazVlr, chunk: &Chunk, out: &mut [u8]) -> Result<(), String> {
+    let end = chunk.byte_start.saturating_add(chunk.byte_count);
+    let data = usize::try_from(end).ok().and_then(|end| bytes.get(chunk.byte_start as usize..end)).ok_or_else(|| io_msg(std::io::ErrorKind::UnexpectedEof.into()))?;
+    let entry = laz::laszip::ChunkTableEntry { point_count: chunk.points, byte_count: chunk.byte_count };
+    laz::par_decompress(data, out, vlr, &[entry]).map_err(|e| match e {
+        laz::LasZipError::IoError(e) => io_msg(e),
+        other => other.to_string(),
+    })
 }
 
 /// The header's bounds in local coordinates, grown by a tolerance, to catch chunks that decode to

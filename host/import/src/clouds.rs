@@ -3,14 +3,14 @@
 //! that claims more points than the file holds is refused without allocating for the claim.
 
 use crate::{Format, ImportError, ImportOptions, ImportReport, ProgressFn, Skipped};
-use cairn_cloud::CloudInspection;
+use cairn_cloud::{BinLayout, CloudInspection};
 use cairn_model::{CloudFormat, Frame, ItemData, Modality, SourceFile};
 use cairn_store::Project;
 use std::path::{Path, PathBuf};
 
 /// Inspects a cloud file with the point-cloud engine: header checked against the file, content hash.
-pub fn inspect_cloud(path: &Path, format: Option<CloudFormat>) -> Result<CloudInspection, ImportError> {
-    cairn_cloud::inspect(path, format).map_err(|e| ImportError::File { path: e.path, message: e.message })
+pub fn inspect_cloud(path: &Path, format: Option<CloudFormat>, bin: Option<BinLayout>) -> Result<CloudInspection, ImportError> {
+    cairn_cloud::inspect(path, format, bin).map_err(|e| ImportError::File { path: e.path, message: e.message })
 }
 
 /// Name order that puts `frame2` before `frame10`.
@@ -110,7 +110,7 @@ pub(crate) fn import_clouds(
     let mut ready = Vec::new();
     let total = frames.len() as u64;
     for (done, (sequence, index, file)) in frames.into_iter().enumerate() {
-        match inspect_cloud(&file, forced) {
+        match inspect_cloud(&file, forced, options.bin_layout) {
             Ok(found) => ready.push((sequence, index, file, found)),
             Err(e) if options.skip_invalid && !matches!(e, ImportError::Store(_)) => {
                 report.skipped.push(Skipped { location: file.display().to_string(), reason: e.to_string() });

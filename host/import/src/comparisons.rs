@@ -64,7 +64,7 @@ pub fn parse_comparison(format: ComparisonFormat, line: &str) -> Result<ParsedCo
         ComparisonFormat::Native => parse_native(line)?,
         ComparisonFormat::HhRlhf => {
             let row: HhRow = serde_json::from_str(line)?;
-            hh_to_comparison(&row.chosen, &row.rejected)?
+            hh_to_comparison(&row.chosen, &row.rejected, line)?
         }
         ComparisonFormat::Trl => parse_trl(line)?,
     };
@@ -142,15 +142,25 @@ pub fn parse_hh_dialogue(prompt: &str) -> Vec<Message> {
     out
 }
 
-/// What an HH-RLHF exporter needs, beyond the messages, to write the input back byte for byte. Kept
-/// in the item's metadata under `hh_rlhf` only when the plain joining rule would not reproduce it.
-fn hh_exact(prompt: &str, messages: &[Message], chosen: &str, rejected: &str) -> serde_json::Value {
+/// What an HH-RLHF exporter needs, beyond the messages, to write the row back byte for byte (see
+/// `cairn_model::hh` for the keys). Kept in the item's metadata under `hh_rlhf` only when the plain
+/// joining rule and the default style would not reproduce it.
+fn hh_exact(c: &Comparison, prompts: [&str; 2], sides: [&str; 2], line: &str) -> serde_json::Value {
     let mut exact = serde_json::Map::new();
-    if hh_transcript(messages) != prompt {
-        exact.insert("prompt".into(), prompt.into());
+    if prompts[0] == prompts[1] {
+        if hh_transcript(&c.messages) != prompts[0] {
+            exact.insert("prompt".into(), prompts[0].into());
+        }
+    } else {
+        let per_side: Vec<serde_json::Value> = (0..2)
+            .map(|i| if hh_transcript(c.conversation(i)) == prompts[i] { serde_json::Value::Null } else { prompts[i].into() })
+            .collect();
+        if per_side.iter().any(|p| !p.is_null()) {
+            exact.insert("prompts".into(), per_side.into());
+        }
     }
     // Replies normally follow "Assistant:" after one space; note the ones that did not.
-    let no_space: Vec<usize> = [chosen, rejected]
+    let no_space: Vec<usize> = sides
         .iter()
         .enumerate()
         .filter(|(_, text)| text.rfind(ASSISTANT).is_some_and(|at| !text[at + ASSISTANT.len()..].starts_with(' ')))
@@ -159,30 +169,35 @@ fn hh_exact(prompt: &str, messages: &[Message], chosen: &str, rejected: &str) ->
     if !no_space.is_empty() {
         exact.insert("no_space_after_marker".into(), no_space.into());
     }
+    // Python's json.dumps escapes DEL and everything beyond ASCII unless ensure_ascii is off: a line
+    // of plain ASCII whose text holds such characters was written escaped.
+    if line.bytes().all(|b| b < 0x7f) && sides.iter().any(|t| t.chars().any(|ch| ch >= '\u{7f}')) {
+        exact.insert("ascii".into(), true.into());
+    }
     if exact.is_empty() { serde_json::Value::Null } else { serde_json::json!({ "hh_rlhf": exact }) }
 }
 
-fn hh_to_comparison(chosen: &str, rejected: &str) -> Result<ParsedComparison, RecordError> {
+/// An HH-RLHF pair as a comparison of its two replies. The turns both transcripts share are the
+/// comparison's messages; where an earlier turn differs (the real release has such pairs), each
+/// reply keeps its own turns from there on, so nothing of either transcript is lost.
+fn hh_to_comparison(chosen: &str, rejected: &str, line: &str) -> Result<ParsedComparison, RecordError> {
     let (Some((prompt_c, reply_c)), Some((prompt_r, reply_r))) = (split_hh(chosen), split_hh(rejected)) else {
         return Err(RecordError::msg("chosen and rejected must each contain an \"\\n\\nAssistant:\" turn"));
     };
-    if prompt_c != prompt_r {
-        let at = prompt_c.chars().zip(prompt_r.chars()).take_while(|(a, b)| a == b).count();
-        return Err(RecordError::msg(format!(
-            "chosen and rejected do not share the same prompt before their last assistant turn (they differ at character {at})"
-        )));
-    }
-    let messages = parse_hh_dialogue(prompt_c);
-    let metadata = hh_exact(prompt_c, &messages, chosen, rejected);
-    Ok(ParsedComparison {
-        key: None,
-        comparison: Comparison {
-            messages,
-            responses: vec![Response::new(None, reply_c), Response::new(None, reply_r)],
-            metadata,
-        },
-        source_verdict: Some(PairwiseVerdict::new(Winner::A)),
-    })
+    let mut responses = vec![Response::new(None, reply_c), Response::new(None, reply_r)];
+    let messages = if prompt_c == prompt_r {
+        parse_hh_dialogue(prompt_c)
+    } else {
+        let mut turns_c = parse_hh_dialogue(prompt_c);
+        let turns_r = parse_hh_dialogue(prompt_r);
+        let shared = turns_c.iter().zip(&turns_r).take_while(|(a, b)| a == b).count();
+        responses[0].own_messages = turns_c.split_off(shared);
+        responses[1].own_messages = turns_r[shared..].to_vec();
+        turns_c
+    };
+    let mut comparison = Comparison { messages, responses, metadata: serde_json::Value::Null };
+    comparison.metadata = hh_exact(&comparison, [prompt_c, prompt_r], [chosen, rejected], line);
+    Ok(ParsedComparison { key: None, comparison, source_verdict: Some(PairwiseVerdict::new(Winner::A)) })
 }
 
 #[derive(Deserialize)]
@@ -225,7 +240,7 @@ fn parse_trl(line: &str) -> Result<ParsedComparison, RecordError> {
         }
         (None, Text(c), Text(r)) => {
             if c.contains(ASSISTANT) && r.contains(ASSISTANT) {
-                let mut parsed = hh_to_comparison(&c, &r)?;
+                let mut parsed = hh_to_comparison(&c, &r, line)?;
                 parsed.key = key;
                 return Ok(parsed);
             }
@@ -240,8 +255,8 @@ fn parse_trl(line: &str) -> Result<ParsedComparison, RecordError> {
         comparison: Comparison {
             messages,
             responses: vec![
-                Response { model: None, content: chosen, id: None },
-                Response { model: None, content: rejected, id: None },
+                Response { content: chosen, ..Response::new(None, "") },
+                Response { content: rejected, ..Response::new(None, "") },
             ],
             metadata: serde_json::Value::Null,
         },

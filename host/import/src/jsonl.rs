@@ -3,7 +3,7 @@
 //! one store transaction.
 
 use crate::comparisons::{ComparisonFormat, ParsedComparison, RecordError, parse_comparison};
-use crate::{Format, ImportError, ImportReport, ProgressFn, Skipped, short_hash};
+use crate::{Format, ImportError, ImportReport, ProgressFn, Skipped};
 use cairn_model::{AnnotatorKind, ItemData, Modality, Payload, source_annotator_name};
 use cairn_store::Project;
 use rayon::prelude::*;
@@ -132,10 +132,7 @@ pub(crate) fn decode_line(bytes: &[u8]) -> Option<Result<&str, RecordError>> {
 }
 
 fn to_row(parsed: ParsedComparison, line: u64, stem: &str) -> Row {
-    let c = &parsed.comparison;
-    // Identity is the conversation and the responses; ids and metadata do not make content new.
-    let content = serde_json::to_vec(&(&c.messages, &c.responses)).expect("comparison serializes");
-    let hash = short_hash(blake3::hash(&content));
+    let hash = cairn_store::comparison_content_hash(&parsed.comparison);
     let key = parsed.key.unwrap_or_else(|| format!("{stem}:{line}"));
     let data = cairn_store::encode_item(&ItemData::Comparison(parsed.comparison));
     Row { line, key, hash, data, verdict: parsed.source_verdict.map(Payload::Verdict) }

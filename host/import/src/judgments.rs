@@ -133,7 +133,7 @@ impl ItemIndex {
                 let responses = comparison
                     .responses
                     .iter()
-                    .map(|r| Response { model: r.model.clone(), content: Content::Text(String::new()), id: None })
+                    .map(|r| Response { model: r.model.clone(), content: Content::Text(String::new()), id: None, own_messages: Vec::new() })
                     .collect();
                 let stub = ItemData::Comparison(Comparison { messages: Vec::new(), responses, metadata: Value::Null });
                 slot.insert(Entry::One(Target { item, dataset, stub }));

@@ -10,6 +10,7 @@ mod comparisons;
 mod error;
 mod jsonl;
 mod judgments;
+pub mod sample;
 
 pub use clouds::inspect_cloud;
 pub use comparisons::{ComparisonFormat, ParsedComparison, parse_comparison, parse_hh_dialogue, split_hh};
@@ -69,6 +70,9 @@ pub struct ImportOptions {
     pub dataset: Option<String>,
     /// Store the valid records of a file and report the invalid ones instead of refusing the file.
     pub skip_invalid: bool,
+    /// The layout of headerless `.bin` scans, when their names do not tell it (nuScenes for
+    /// `*.pcd.bin`, KITTI otherwise).
+    pub bin_layout: Option<cairn_cloud::BinLayout>,
 }
 
 /// A record (or file) left out under `skip_invalid`.
@@ -164,9 +168,4 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
             Format::NAMES.join(", ")
         ),
     })
-}
-
-/// The first 128 bits of a BLAKE3 digest: the content hash items are deduplicated by.
-pub(crate) fn short_hash(hash: blake3::Hash) -> cairn_model::ContentHash {
-    cairn_model::ContentHash::from_digest(hash.as_bytes())
 }

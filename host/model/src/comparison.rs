@@ -3,7 +3,9 @@ use serde::{Deserialize, Serialize};
 /// A conversation and 2..N candidate responses to its last turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
-    /// The prompt, in the OpenAI chat shape.
+    /// The prompt, in the OpenAI chat shape: the turns every response answers. When the responses'
+    /// conversations differ before their last turn, these are the turns they share and each response
+    /// carries the rest in [`Response::own_messages`].
     pub messages: Vec<Message>,
     /// Canonical order: verdicts and rankings refer to responses by index into this list.
     pub responses: Vec<Response>,
@@ -92,10 +94,37 @@ pub struct Response {
     pub content: Content,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// This response's own turns between the comparison's shared `messages` and its reply, when the
+    /// conversations differ before the last turn (an earlier turn was edited, as in some HH-RLHF
+    /// pairs). Empty for ordinary comparisons, and then left out of the JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_messages: Vec<Message>,
 }
 
 impl Response {
     pub fn new(model: Option<&str>, text: impl Into<String>) -> Self {
-        Response { model: model.map(str::to_owned), content: Content::Text(text.into()), id: None }
+        Response { model: model.map(str::to_owned), content: Content::Text(text.into()), id: None, own_messages: Vec::new() }
+    }
+}
+
+impl Comparison {
+    /// The whole conversation response `index` answers: the shared messages, then its own.
+    pub fn conversation(&self, index: usize) -> impl Iterator<Item = &Message> {
+        let own = self.responses.get(index).map_or(&[][..], |r| &r.own_messages[..]);
+        self.messages.iter().chain(own)
+    }
+
+    /// Whether some response's conversation differs from the shared messages.
+    pub fn has_own_messages(&self) -> bool {
+        self.responses.iter().any(|r| !r.own_messages.is_empty())
+    }
+
+    /// How many of their own turns the given responses share (the longest common prefix of their
+    /// `own_messages`). A preference row over them takes `messages` and that many of their own turns
+    /// as its prompt, as TRL's `extract_prompt` takes the longest shared prefix of the conversations.
+    pub fn shared_own_turns(&self, responses: &[usize]) -> usize {
+        let own = |i: usize| self.responses.get(i).map_or(&[][..], |r| &r.own_messages[..]);
+        let Some((&first, rest)) = responses.split_first() else { return 0 };
+        rest.iter().fold(own(first).len(), |n, &i| own(first)[..n].iter().zip(own(i)).take_while(|(x, y)| x == y).count())
     }
 }

@@ -30,7 +30,8 @@ pub fn describe_findings(findings: &[ValidationError]) -> String {
 /// such as HH-RLHF hold some, and judging them is part of the work.
 pub fn validate_comparison(c: &Comparison) -> Vec<ValidationError> {
     let mut out = Vec::new();
-    if c.messages.is_empty() {
+    // Sides whose conversations differ from the first turn share no messages but have their own.
+    if c.messages.is_empty() && c.responses.iter().any(|r| r.own_messages.is_empty()) {
         out.push(ValidationError::new("messages", "the conversation has no messages"));
     }
     if c.responses.len() < 2 {

@@ -12,6 +12,9 @@ pub struct BulkImport<'p> {
     tx: rusqlite::Transaction<'p>,
     path: &'p Path,
     now: i64,
+    /// The id the next revision gets, read once: nobody else writes during the transaction, and
+    /// knowing it lets an annotation be inserted already linked to its revision.
+    next_revision: Option<i64>,
 }
 
 /// Whether an item was new or its content was already in the project.
@@ -56,7 +59,7 @@ impl Project {
         // again would be written twice.
         tx.execute_batch("PRAGMA cache_size = -1048576").at(&self.path)?;
         let finished = {
-            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms() };
+            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms(), next_revision: None };
             match f(&mut bulk) {
                 Ok(out) => bulk.finish().map(|()| out).map_err(E::from),
                 Err(e) => Err(e), // dropping the transaction rolls it back, index included
@@ -116,25 +119,25 @@ impl BulkImport<'_> {
             }
         }
         let item = item.id();
+        let revision = match self.next_revision {
+            Some(id) => id,
+            None => self.tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM revisions", [], |r| r.get(0)).at(self.path)?,
+        };
+        self.next_revision = Some(revision + 1);
         let mut insert_annotation = self
             .tx
-            .prepare_cached(
-                "INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, 0)",
-            )
+            .prepare_cached("INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, ?5)")
             .at(self.path)?;
-        insert_annotation.execute(params![item.0, annotator.0, payload.kind().as_str(), json]).at(self.path)?;
+        insert_annotation.execute(params![item.0, annotator.0, payload.kind().as_str(), json, revision]).at(self.path)?;
         let annotation = self.tx.last_insert_rowid();
         let mut insert_revision = self
             .tx
             .prepare_cached(
-                "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, after, state)
-                 VALUES (?1, ?2, 'import', ?3, ?4, ?5, 'fixed')",
+                "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state)
+                 VALUES (?1, ?2, ?3, 'import', ?4, ?5, ?6, 'fixed')",
             )
             .at(self.path)?;
-        insert_revision.execute(params![annotator.0, self.now, annotation, item.0, json]).at(self.path)?;
-        let revision = self.tx.last_insert_rowid();
-        let mut link = self.tx.prepare_cached("UPDATE annotations SET revision_id = ?1 WHERE id = ?2").at(self.path)?;
-        link.execute(params![revision, annotation]).at(self.path)?;
+        insert_revision.execute(params![revision, annotator.0, self.now, annotation, item.0, json]).at(self.path)?;
         Ok(Some(AnnotationId(annotation)))
     }
 }

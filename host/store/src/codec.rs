@@ -3,7 +3,7 @@
 //! project file; short items stay plain JSON, where compressing costs more time than it saves.
 //! Encoding is a free function so that importers can run it on their worker threads.
 
-use cairn_model::ItemData;
+use cairn_model::{Comparison, ContentHash, ItemData};
 use std::cell::RefCell;
 
 /// Items whose JSON is shorter than this are stored as is.
@@ -38,10 +38,22 @@ pub fn encode_item(data: &ItemData) -> EncodedItem {
         let mut cell = cell.borrow_mut();
         let compressor = match cell.as_mut() {
             Some(c) => c,
-            None => cell.insert(zstd::bulk::Compressor::new(LEVEL).expect("zstd compressor")),
+            None => {
+                let mut compressor = zstd::bulk::Compressor::new(LEVEL).expect("zstd compressor");
+                // A checksum in each frame, so that damage is found on decoding instead of read as data.
+                compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).expect("zstd checksum flag");
+                cell.insert(compressor)
+            }
         };
         EncodedItem(compressor.compress(&json).expect("compressing into memory"))
     })
+}
+
+/// What makes a comparison new: its conversation and its responses (ids and metadata do not), as the
+/// first 128 bits of a BLAKE3 digest of their JSON. Importers dedupe by it; `cairn check` recomputes it.
+pub fn comparison_content_hash(c: &Comparison) -> ContentHash {
+    let content = serde_json::to_vec(&(&c.messages, &c.responses)).expect("comparison serializes");
+    ContentHash::from_digest(blake3::hash(&content).as_bytes())
 }
 
 /// JSON starts with `{`; a zstd frame starts with its magic number 28 B5 2F FD.
@@ -87,5 +99,17 @@ mod tests {
     fn damaged_bytes_are_an_error_not_a_panic() {
         assert!(decode_item(br#"{"kind": "#).is_err());
         assert!(decode_item(&[0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3]).is_err());
+    }
+
+    /// Each compressed item carries a checksum: a flipped byte anywhere in it is an error, never
+    /// other data.
+    #[test]
+    fn any_flipped_byte_of_a_compressed_item_is_found() {
+        let encoded = encode_item(&comparison(5000));
+        for at in 0..encoded.len() {
+            let mut damaged = encoded.0.clone();
+            damaged[at] ^= 0x24;
+            assert!(decode_item(&damaged).is_err(), "byte {at} of {} flipped and still read", encoded.len());
+        }
     }
 }

@@ -42,7 +42,7 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path}: item {id} is unreadable: {detail}")]
+    #[error("{path}: item {id} is unreadable: {detail} (`cairn check` lists every damaged item)")]
     BadItem { path: PathBuf, id: i64, detail: String },
 }
 

@@ -20,7 +20,7 @@ mod read;
 mod schema;
 
 pub use bulk::{BulkImport, Inserted};
-pub use codec::{EncodedItem, encode_item};
+pub use codec::{EncodedItem, comparison_content_hash, encode_item};
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};
 pub use project::Project;

@@ -269,6 +269,10 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
         return;
     }
     let path = frame.path.clone();
+    let summary = match &frame.data {
+        ItemData::Frame(f) => Some(f.source.summary.clone()),
+        ItemData::Comparison(_) => None,
+    };
     let (project_path, item) = (workspace.project.lock().expect("project lock").path().to_path_buf(), frame.item);
     let (send, receive) = channel();
     std::thread::spawn(move || {
@@ -279,7 +283,12 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
             let _ = send.send(Loaded::Preview(Arc::new(preview)));
         }
         let _ = send.send(Loaded::Stage(format!("decoding {}", path.display())));
-        let cloud = match cairn_cloud::read_cloud(&path, None) {
+        // As the import recorded it: a stated `.bin` layout is not one the file name gives.
+        let read = match &summary {
+            Some(summary) => cairn_cloud::read_frame(&path, summary),
+            None => cairn_cloud::read_cloud(&path, None),
+        };
+        let cloud = match read {
             Ok(cloud) => cloud,
             Err(e) => {
                 let _ = send.send(Loaded::Done(Err(e.to_string())));

@@ -2,6 +2,7 @@
 //! the ratio between them. Figures, not pass/fail tests: the goal column only says where they stand.
 
 pub mod cloud;
+pub mod import;
 pub mod judge;
 pub mod plugins;
 pub mod render;

@@ -29,15 +29,49 @@ fn hh_split_uses_the_last_assistant_marker() {
     assert!(split_hh("no markers").is_none());
 }
 
+/// As in the public release: an earlier turn of one side was edited, so the transcripts differ
+/// before their last `Assistant:` turn.
 #[test]
-fn hh_rows_with_different_prompts_are_refused() {
-    let row = serde_json::json!({
-        "chosen": "\n\nHuman: a\n\nAssistant: x",
-        "rejected": "\n\nHuman: b\n\nAssistant: y",
-    })
-    .to_string();
-    let err = parse_comparison(ComparisonFormat::HhRlhf, &row).unwrap_err();
-    assert!(err.message.contains("do not share the same prompt"), "{}", err.message);
+fn hh_rows_whose_earlier_turns_differ_keep_each_sides_own_turns() {
+    let chosen = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Tell me about owls.\n\nAssistant: They hunt at night.";
+    let rejected = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Tell me about cats.\n\nAssistant: Sure!\n\nHuman: And owls?\n\nAssistant: No.";
+    let row = serde_json::json!({"chosen": chosen, "rejected": rejected}).to_string();
+    let p = parse_comparison(ComparisonFormat::HhRlhf, &row).unwrap();
+    let c = &p.comparison;
+    assert_eq!(c.messages, [Message::text(Role::User, "Hi"), Message::text(Role::Assistant, "Hello.")]);
+    assert_eq!(c.responses[0].own_messages, [Message::text(Role::User, "Tell me about owls.")]);
+    assert_eq!(
+        c.responses[1].own_messages,
+        [Message::text(Role::User, "Tell me about cats."), Message::text(Role::Assistant, "Sure!"), Message::text(Role::User, "And owls?")]
+    );
+    assert_eq!(c.responses[0].content.to_text(), "They hunt at night.");
+    assert_eq!(c.responses[1].content.to_text(), "No.");
+    // Joining each side's conversation gives its transcript back, so nothing extra is kept.
+    assert!(c.metadata.is_null(), "{}", c.metadata);
+    assert_eq!((rewrite(c, 0), rewrite(c, 1)), (chosen.to_string(), rejected.to_string()));
+
+    // Even the first turn may differ: then nothing is shared and each side has its whole conversation.
+    let row = serde_json::json!({"chosen": "\n\nHuman: a\n\nAssistant: x", "rejected": "\n\nHuman:b\n\nAssistant: y"}).to_string();
+    let c = parse_comparison(ComparisonFormat::HhRlhf, &row).unwrap().comparison;
+    assert!(c.messages.is_empty());
+    assert_eq!(c.responses[1].own_messages, [Message::text(Role::User, "b")]);
+    assert_eq!(c.metadata["hh_rlhf"]["prompts"], serde_json::json!([null, "\n\nHuman:b"]));
+    assert_eq!((rewrite(&c, 0), rewrite(&c, 1)), ("\n\nHuman: a\n\nAssistant: x".to_string(), "\n\nHuman:b\n\nAssistant: y".to_string()));
+}
+
+#[test]
+fn hh_rows_remember_whether_they_were_written_with_ascii_escapes() {
+    let escaped = r#"{"chosen": "\n\nHuman: Caf\u00e9?\n\nAssistant: Oui", "rejected": "\n\nHuman: Caf\u00e9?\n\nAssistant: Non"}"#;
+    let raw = "{\"chosen\": \"\\n\\nHuman: Café?\\n\\nAssistant: Oui\", \"rejected\": \"\\n\\nHuman: Café?\\n\\nAssistant: Non\"}";
+    let plain = r#"{"chosen": "\n\nHuman: Tea?\n\nAssistant: Yes", "rejected": "\n\nHuman: Tea?\n\nAssistant: No"}"#;
+    let style = |line: &str| {
+        let c = parse_comparison(ComparisonFormat::HhRlhf, line).unwrap().comparison;
+        assert_eq!(c.messages[0].content.to_text(), if line == plain { "Tea?" } else { "Café?" });
+        cairn_model::hh_ascii(&c)
+    };
+    assert!(style(escaped));
+    assert!(!style(raw));
+    assert!(!style(plain));
 }
 
 #[test]
@@ -94,7 +128,7 @@ fn native_needs_its_fields_and_two_responses() {
 
 /// Writes an HH-RLHF side back from a comparison, the way an exporter does.
 fn rewrite(c: &Comparison, response: usize) -> String {
-    format!("{}{}", cairn_model::hh_prompt(c), cairn_model::hh_completion(c, response))
+    format!("{}{}", cairn_model::hh_prompt(c, response), cairn_model::hh_completion(c, response))
 }
 
 #[test]

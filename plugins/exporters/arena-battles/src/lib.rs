@@ -46,7 +46,6 @@ impl Exporter for ArenaBattles {
         for record in records {
             let record = record?;
             let c = preference::comparison(&record)?;
-            let turn = c.messages.iter().filter(|m| m.role == Role::User).count();
             for battle in policy.battles(&record) {
                 let (model_a, reply_a) = side(&record, c, battle.a)?;
                 let (model_b, reply_b) = side(&record, c, battle.b)?;
@@ -56,9 +55,9 @@ impl Exporter for ArenaBattles {
                     model_b,
                     winner: winner(&battle),
                     judge: &battle.annotator,
-                    conversation_a: c.messages.iter().chain([&reply_a]).collect(),
-                    conversation_b: c.messages.iter().chain([&reply_b]).collect(),
-                    turn,
+                    conversation_a: c.conversation(battle.a as usize).chain([&reply_a]).collect(),
+                    conversation_b: c.conversation(battle.b as usize).chain([&reply_b]).collect(),
+                    turn: c.conversation(battle.a as usize).filter(|m| m.role == Role::User).count(),
                     tstamp: battle.at_ms as f64 / 1000.0,
                 };
                 line.clear();

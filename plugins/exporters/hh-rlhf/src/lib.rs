@@ -1,10 +1,12 @@
 //! Anthropic HH-RLHF: one JSON line per preference pair, `{"chosen": "…", "rejected": "…"}`, each a
 //! whole transcript (`\n\nHuman: …\n\nAssistant: …`) ending in the chosen or rejected reply.
 //!
-//! The lines are written the way the original files were, by Python's `json.dumps` with its defaults
-//! (`", "` and `": "` separators, ASCII-only escapes), so that importing an HH-RLHF file and exporting
-//! it again gives the same bytes. The transcript text itself comes from the model's `hh_prompt` and
-//! `hh_completion`, which honour what the importer kept to make that possible.
+//! The lines are written the way the original files were, by Python's `json.dumps` (`", "` and `": "`
+//! separators), so that importing an HH-RLHF file and exporting it again gives the same bytes: raw
+//! UTF-8 as in the public release, or `\uXXXX` escapes (`ensure_ascii`) for rows imported from a file
+//! written that way (`ascii=auto`, the default; `true` / `false` force one style). The transcript
+//! text comes from the model's `hh_prompt` and `hh_completion`, which honour what the importer kept,
+//! including each side's own transcript where the two differ before the last turn.
 
 use cairn_plugin_sdk::preference::{self, Policy};
 use cairn_plugin_sdk::prelude::*;
@@ -17,15 +19,21 @@ impl Exporter for HhRlhf {
             .describe("Preference pairs as Anthropic HH-RLHF chosen/rejected transcripts, as JSON Lines.")
             .option(OptionSpec::choice(
                 "ascii",
-                "escape every non-ASCII character as \\uXXXX, as the original files do; false writes UTF-8",
-                &["true", "false"],
+                "auto: each row as its source was written (raw UTF-8 unless it was imported with \\uXXXX escapes); \
+                 true: escape every non-ASCII character as \\uXXXX; false: raw UTF-8",
+                &["auto", "true", "false"],
             ));
         info.options.extend(Policy::options());
         info
     }
 
     fn run(options: &Options, records: &mut Records, out: &mut Output) -> Result<Summary, String> {
-        let ascii = options.flag("ascii")?;
+        let ascii = match options.value("ascii") {
+            "auto" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            other => return Err(format!("option ascii: unknown value {other:?} (auto, true, false)")),
+        };
         let policy = Policy::from_options(|name| options.get(name).map(str::to_string))?;
         out.create("hh-rlhf.jsonl")?;
         let mut summary = Summary::default();
@@ -38,13 +46,15 @@ impl Exporter for HhRlhf {
             if pairs.is_empty() {
                 continue;
             }
-            let prompt = hh_prompt(c);
+            let ascii = ascii.unwrap_or_else(|| hh_ascii(c));
             for pair in pairs {
+                let side = |i: u32| Ok::<_, String>([hh_prompt(c, i as usize), completion(&record, c, i)?]);
+                let (chosen, rejected) = (side(pair.chosen)?, side(pair.rejected)?);
                 line.clear();
                 line.extend_from_slice(b"{\"chosen\": ");
-                write_python_string(&mut line, &[&prompt, &completion(&record, c, pair.chosen)?], ascii);
+                write_python_string(&mut line, &[&chosen[0], &chosen[1]], ascii);
                 line.extend_from_slice(b", \"rejected\": ");
-                write_python_string(&mut line, &[&prompt, &completion(&record, c, pair.rejected)?], ascii);
+                write_python_string(&mut line, &[&rejected[0], &rejected[1]], ascii);
                 line.extend_from_slice(b"}\n");
                 out.write_all(&line).map_err(|e| format!("item {}: {e}", record.key))?;
                 summary.written += 1;
@@ -162,7 +172,7 @@ mod tests {
                 "0",
                 vec![Message::text(Role::User, "Café? 😀 \"hi\" C:\\path\tx")],
                 ["Oui \u{7} bell\u{7f}", "Non"],
-                serde_json::json!({"hh_rlhf": {"no_space_after_marker": [1]}}),
+                serde_json::json!({"hh_rlhf": {"no_space_after_marker": [1], "ascii": true}}),
             ),
             imported(
                 "1",
@@ -190,6 +200,33 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "{\"chosen\": \"\\n\\nHuman: Café 😀\\n\\nAssistant: ja\u{7f}\", \"rejected\": \"\\n\\nHuman: Café 😀\\n\\nAssistant: nein\\u0001\"}\n"
         );
+    }
+
+    /// Sides whose conversations differ before the last turn: each transcript comes back whole, also
+    /// when a human verdict picks the other side; rows not imported escaped stay raw UTF-8.
+    #[test]
+    fn each_side_keeps_its_own_turns_and_rows_keep_their_style() {
+        let mut c = Comparison {
+            messages: vec![Message::text(Role::User, "Hi"), Message::text(Role::Assistant, "Hello.")],
+            responses: vec![Response::new(None, "They hunt at night."), Response::new(None, "No.")],
+            metadata: serde_json::Value::Null,
+        };
+        c.responses[0].own_messages = vec![Message::text(Role::User, "Tell me about owls’ eyes.")];
+        c.responses[1].own_messages = vec![Message::text(Role::User, "Cats?"), Message::text(Role::Assistant, "Sure!"), Message::text(Role::User, "Owls?")];
+        let record = |verdict: PairwiseVerdict| ExportRecord {
+            key: "0".into(),
+            dataset: "hh".into(),
+            item: ItemData::Comparison(c.clone()),
+            annotations: vec![annotation(verdict)],
+        };
+        let chosen = "\\n\\nHuman: Hi\\n\\nAssistant: Hello.\\n\\nHuman: Tell me about owls’ eyes.\\n\\nAssistant: They hunt at night.";
+        let rejected = "\\n\\nHuman: Hi\\n\\nAssistant: Hello.\\n\\nHuman: Cats?\\n\\nAssistant: Sure!\\n\\nHuman: Owls?\\n\\nAssistant: No.";
+        let (_, bytes) = export(&[record(PairwiseVerdict::new(Winner::A))], &[]).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), format!("{{\"chosen\": \"{chosen}\", \"rejected\": \"{rejected}\"}}\n"));
+        let (_, bytes) = export(&[record(PairwiseVerdict::new(Winner::B))], &[]).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), format!("{{\"chosen\": \"{rejected}\", \"rejected\": \"{chosen}\"}}\n"));
+        let (_, bytes) = export(&[record(PairwiseVerdict::new(Winner::A))], &[("ascii", "true")]).unwrap();
+        assert!(String::from_utf8(bytes).unwrap().contains("owls\\u2019 eyes"));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! `{"input": {"messages": […]}, "preferred_output": [assistant turn], "non_preferred_output": [assistant turn]}`.
 //!
 //! OpenAI takes exactly one preferred and one non-preferred reply per line, so ties and "both bad"
-//! are dropped unless `ties=both-ways`, and rankings become pairs by `rankings`.
+//! are dropped unless `ties=both-ways`, and rankings become pairs by `rankings`. Where the two sides'
+//! conversations differ before the last turn, `input` holds the turns they share and each output
+//! that side's own later turns before its reply.
 
 use cairn_plugin_sdk::preference::{self, Policy};
 use cairn_plugin_sdk::prelude::*;
@@ -14,13 +16,13 @@ pub struct OpenAiDpo;
 #[derive(Serialize)]
 struct Row<'a> {
     input: Input<'a>,
-    preferred_output: [Message; 1],
-    non_preferred_output: [Message; 1],
+    preferred_output: Vec<&'a Message>,
+    non_preferred_output: Vec<&'a Message>,
 }
 
 #[derive(Serialize)]
 struct Input<'a> {
-    messages: &'a [Message],
+    messages: Vec<&'a Message>,
 }
 
 impl Exporter for OpenAiDpo {
@@ -42,10 +44,15 @@ impl Exporter for OpenAiDpo {
             let (pairs, skipped) = policy.pairs(&record);
             summary.skipped += skipped;
             for pair in pairs {
+                let (chosen, rejected) = (reply(&record, pair.chosen)?, reply(&record, pair.rejected)?);
+                // The turns both sides share are the input; a side's own earlier turns (where the
+                // conversations differ before the last turn) come before its reply.
+                let set = [pair.chosen as usize, pair.rejected as usize];
+                let shared = c.messages.len() + c.shared_own_turns(&set);
                 let row = Row {
-                    input: Input { messages: &c.messages },
-                    preferred_output: [reply(&record, pair.chosen)?],
-                    non_preferred_output: [reply(&record, pair.rejected)?],
+                    input: Input { messages: c.conversation(set[0]).take(shared).collect() },
+                    preferred_output: output(c, set[0], shared, &chosen),
+                    non_preferred_output: output(c, set[1], shared, &rejected),
                 };
                 line.clear();
                 serde_json::to_writer(&mut line, &row).map_err(|e| format!("item {}: {e}", record.key))?;
@@ -56,6 +63,11 @@ impl Exporter for OpenAiDpo {
         }
         Ok(summary)
     }
+}
+
+/// A side's output: its turns after the `shared` ones, then its reply.
+fn output<'a>(c: &'a Comparison, response: usize, shared: usize, reply: &'a Message) -> Vec<&'a Message> {
+    c.conversation(response).skip(shared).chain([reply]).collect()
 }
 
 /// A response as the assistant turn OpenAI expects: plain text content.

@@ -63,46 +63,68 @@ impl Settings {
         })
     }
 
-    /// The prompt column (explicit prompt only).
-    fn prompt<'a>(&self, c: &'a Comparison) -> Side<'a> {
+    /// The prompt column and one completion per response of `set` (a pair, or every response of
+    /// the item for unpaired rows). The prompt is what every conversation of the set shares; each
+    /// completion is that response's own turns after it (explicit prompt), or its whole conversation
+    /// (implicit), then its reply. Only comparisons whose sides differ before the last turn have own
+    /// turns (HH-RLHF pairs with an edited earlier turn).
+    fn columns<'a>(&self, c: &'a Comparison, set: &[usize]) -> (Side<'a>, Vec<Side<'a>>) {
         match self.shape {
-            Shape::Conversational => Side::Messages(&c.messages),
-            Shape::Standard if self.hh_template => Side::Text(hh_prompt(c)),
-            Shape::Standard => Side::Text(plain_prompt(c)),
-        }
-    }
-
-    /// A completion on its own (explicit prompt) or with the conversation before it (implicit).
-    fn completion<'a>(&self, c: &'a Comparison, response: u32) -> Side<'a> {
-        let index = response as usize;
-        match self.shape {
-            Shape::Conversational if self.explicit_prompt => Side::Turn(&c.responses[index].content),
-            Shape::Conversational => Side::Conversation(&c.messages, &c.responses[index].content),
+            Shape::Conversational => {
+                let n = c.shared_own_turns(set);
+                let own = |i: usize| &c.responses[i].own_messages[..];
+                let prompt = Side::Messages(c.conversation(set[0]).take(c.messages.len() + n).collect());
+                let completions = set
+                    .iter()
+                    .map(|&i| {
+                        let before = if self.explicit_prompt { own(i)[n..].iter().collect() } else { c.conversation(i).collect() };
+                        Side::Conversation(before, &c.responses[i].content)
+                    })
+                    .collect();
+                (prompt, completions)
+            }
+            Shape::Standard if self.hh_template => {
+                let prompts: Vec<String> = set.iter().map(|&i| hh_prompt(c, i)).collect();
+                let shared = prompts.iter().skip(1).map(|p| hh_shared_turns_len(&prompts[0], p)).min().unwrap_or(prompts[0].len());
+                let completions = set
+                    .iter()
+                    .zip(&prompts)
+                    .map(|(&i, p)| {
+                        let before = if self.explicit_prompt { &p[shared..] } else { &p[..] };
+                        Side::Text(format!("{before}{}", hh_completion(c, i)))
+                    })
+                    .collect();
+                (Side::Text(prompts[0][..shared].to_string()), completions)
+            }
             Shape::Standard => {
-                let text = if self.hh_template { hh_completion(c, index) } else { c.responses[index].content.to_text() };
-                match (self.explicit_prompt, self.hh_template) {
-                    (true, _) => Side::Text(text),
-                    (false, true) => Side::Text(format!("{}{text}", hh_prompt(c))),
-                    (false, false) => Side::Text(format!("{}\n\n{text}", plain_prompt(c))),
-                }
+                let n = c.shared_own_turns(set);
+                let texts = |messages: &mut dyn Iterator<Item = &Message>| messages.map(|m| m.content.to_text()).collect::<Vec<_>>();
+                let prompt = texts(&mut c.conversation(set[0]).take(c.messages.len() + n)).join("\n\n");
+                let completions = set
+                    .iter()
+                    .map(|&i| {
+                        let mut parts = if self.explicit_prompt {
+                            texts(&mut c.responses[i].own_messages[n..].iter())
+                        } else {
+                            texts(&mut c.conversation(i))
+                        };
+                        parts.push(c.responses[i].content.to_text());
+                        Side::Text(parts.join("\n\n"))
+                    })
+                    .collect();
+                (Side::Text(prompt), completions)
             }
         }
     }
-}
-
-fn plain_prompt(c: &Comparison) -> String {
-    c.messages.iter().map(|m| m.content.to_text()).collect::<Vec<_>>().join("\n\n")
 }
 
 /// One column of a row, serialized straight from the record (no intermediate JSON values: this is
 /// the hot loop of an export).
 enum Side<'a> {
     Text(String),
-    Messages(&'a [Message]),
-    /// `[{"role": "assistant", "content": …}]`
-    Turn(&'a Content),
-    /// The conversation followed by the assistant turn.
-    Conversation(&'a [Message], &'a Content),
+    Messages(Vec<&'a Message>),
+    /// The messages, then `{"role": "assistant", "content": …}`.
+    Conversation(Vec<&'a Message>, &'a Content),
 }
 
 #[derive(Serialize)]
@@ -117,10 +139,9 @@ impl Serialize for Side<'_> {
         match self {
             Side::Text(text) => s.serialize_str(text),
             Side::Messages(messages) => messages.serialize(s),
-            Side::Turn(content) => [AssistantTurn { role: "assistant", content }].serialize(s),
             Side::Conversation(messages, content) => {
                 let mut seq = s.serialize_seq(Some(messages.len() + 1))?;
-                for m in *messages {
+                for m in messages {
                     seq.serialize_element(m)?;
                 }
                 seq.serialize_element(&AssistantTurn { role: "assistant", content })?;
@@ -146,7 +167,7 @@ struct PairedRow<'a> {
 struct UnpairedRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<&'a Side<'a>>,
-    completion: Side<'a>,
+    completion: &'a Side<'a>,
     label: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     annotator: Option<&'a str>,
@@ -178,8 +199,6 @@ impl Exporter for TrlPreference {
         for record in records {
             let record = record?;
             let c = preference::comparison(&record)?;
-            let prompt = settings.prompt(c);
-            let prompt = settings.explicit_prompt.then_some(&prompt);
             let mut write = |row: &dyn erased::Row| -> Result<(), String> {
                 line.clear();
                 row.write(&mut line).map_err(|e| format!("item {}: {e}", record.key))?;
@@ -189,9 +208,16 @@ impl Exporter for TrlPreference {
                 Ok(())
             };
             if settings.unpaired {
-                for (response, label, annotator) in unpaired_labels(&settings, &record, c, &mut summary.skipped)? {
+                let labels = unpaired_labels(&settings, &record, c, &mut summary.skipped)?;
+                if labels.is_empty() {
+                    continue;
+                }
+                let all: Vec<usize> = (0..c.responses.len()).collect();
+                let (prompt, completions) = settings.columns(c, &all);
+                let prompt = settings.explicit_prompt.then_some(&prompt);
+                for (response, label, annotator) in labels {
                     let annotator = settings.annotator_column.then_some(annotator.as_str());
-                    write(&UnpairedRow { prompt, completion: settings.completion(c, response), label, annotator })?;
+                    write(&UnpairedRow { prompt, completion: &completions[response as usize], label, annotator })?;
                 }
             } else {
                 let (pairs, skipped) = settings.policy.pairs(&record);
@@ -199,10 +225,12 @@ impl Exporter for TrlPreference {
                 for pair in &pairs {
                     check_index(&record, c, pair.chosen)?;
                     check_index(&record, c, pair.rejected)?;
+                    let (prompt, completions) = settings.columns(c, &[pair.chosen as usize, pair.rejected as usize]);
+                    let [chosen, rejected]: [Side; 2] = completions.try_into().map_err(|_| "two completions".to_string())?;
                     write(&PairedRow {
-                        prompt,
-                        chosen: settings.completion(c, pair.chosen),
-                        rejected: settings.completion(c, pair.rejected),
+                        prompt: settings.explicit_prompt.then_some(&prompt),
+                        chosen,
+                        rejected,
                         margin: if settings.margin { pair.strength.map(f64::from) } else { None },
                         annotator: settings.annotator_column.then_some(pair.annotator.as_str()),
                     })?;
