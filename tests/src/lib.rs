@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod copc;
+
 /// The `cairn` binary under test: `$CAIRN_BIN`, or the one cargo builds beside this test executable
 /// (built on first use, so `cargo test -p cairn-e2e` alone also tests fresh code).
 pub fn cairn_bin() -> &'static Path {
@@ -123,9 +125,18 @@ pub fn write_las(path: &Path, n: usize) {
     writer.close().unwrap();
 }
 
+/// Installs one of the misbehaving plugins from `plugins/testing` beside the projects in `dir`.
+pub fn install_testing_plugin(dir: &Path, id: &str) {
+    let plugin_dir = dir.join("cairn-plugins").join(id);
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    let built = Path::new(cairn_bundled_plugins::TESTING_PLUGIN_DIR).join(id);
+    for file in ["plugin.toml", "plugin.wasm"] {
+        std::fs::copy(built.join(file), plugin_dir.join(file)).unwrap();
+    }
+}
+
 /// Counts rows of a table with a read-only connection.
 pub fn count(project: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
 }
-pub mod copc;

@@ -364,13 +364,7 @@ fn project_bytes(project: &Path) -> Vec<u8> {
 #[test]
 fn a_misbehaving_plugin_leaves_the_project_and_the_destination_untouched() {
     let (dir, project) = demo();
-    // Install the misbehaving exporter beside the project.
-    let plugin_dir = dir.path().join("cairn-plugins/hostile-exporter");
-    std::fs::create_dir_all(&plugin_dir).unwrap();
-    let built = Path::new(cairn_bundled_plugins::TESTING_PLUGIN_DIR).join("hostile-exporter");
-    for file in ["plugin.toml", "plugin.wasm"] {
-        std::fs::copy(built.join(file), plugin_dir.join(file)).unwrap();
-    }
+    install_testing_plugin(dir.path(), "hostile-exporter");
     let list = stdout(&cairn(&["plugin", "list", "--project", path_str(&project)]));
     assert!(list.contains("hostile-exporter") && list.contains("project ("), "{list}");
 

@@ -182,6 +182,16 @@ fn bench_prints_three_figures_with_baselines() {
 }
 
 #[test]
+fn bench_plugins_prints_file_creation_beside_plain_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cairn(&["bench", "plugins", "--records", "300", "--files", "500", "--dir", path_str(dir.path())]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.starts_with("label files through kitti-label")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("files/s") && line.contains("plain Rust writing the same files") && line.contains("ratio"), "{line}");
+}
+
+#[test]
 fn bench_import_prints_the_plain_scripts_rate_beside_ours() {
     let dir = tempfile::tempdir().unwrap();
     let out = cairn(&["bench", "import", "--records", "2000", "--dir", path_str(dir.path())]);

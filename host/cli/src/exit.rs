@@ -20,6 +20,14 @@ pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 1 failure, 2 usage err
 4 project file unusable (missing, not a Cairn project, newer schema, damaged, already exists), \
 5 plugin refused or failed (project unchanged, no output written).";
 
+/// A signal (Ctrl+C, SIGTERM) stopped the command; what it was writing was removed.
+pub const STOPPED: i32 = 130;
+
+/// Marks a command stopped by a signal.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by a signal; {0}")]
+pub struct Stopped(pub String);
+
 /// Marks a `cairn check` that found damage.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}: the project file is damaged")]
@@ -42,6 +50,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<Damaged>().is_some() {
             return PROJECT;
+        }
+        if cause.downcast_ref::<Stopped>().is_some() {
+            return STOPPED;
         }
     }
     FAILURE

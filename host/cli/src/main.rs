@@ -8,6 +8,7 @@ mod exit;
 mod open;
 mod plugins;
 mod progress;
+mod stop;
 mod stats;
 mod status;
 
@@ -211,12 +212,15 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// An export through the trl-preference plugin, and the plugin host's compile, load,
-    /// instantiate and call costs.
+    /// An export through the trl-preference plugin, the plugin host's compile, load, instantiate
+    /// and call costs, and small files written through kitti-label against plain Rust.
     Plugins {
         /// Preference records to export.
         #[arg(long, default_value_t = 100_000)]
         records: u64,
+        /// Frames whose KITTI label files (one each) the file-creation figure writes.
+        #[arg(long, default_value_t = 100_000)]
+        files: u64,
         /// Directory for scratch files (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -351,7 +355,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
         Command::Bench { what: BenchWhat::Import { records, dir } } => bench::import::run(records, dir),
-        Command::Bench { what: BenchWhat::Plugins { records, dir } } => bench::plugins::run(records, dir),
+        Command::Bench { what: BenchWhat::Plugins { records, files, dir } } => bench::plugins::run(records, files, dir),
         Command::Bench { what: BenchWhat::Judge { records, dir } } => bench::judge::run(records, dir),
         Command::Bench { what: BenchWhat::Render { file, points, frames, dir } } => bench::render::run(file, points, frames, dir),
     }

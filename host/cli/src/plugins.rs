@@ -154,7 +154,19 @@ pub fn export(project: &Path, plugin_id: &str, options: &[String], out: &Path) -
     plugin.check_options(&options)?;
     let kinds: Vec<PayloadKind> = plugin.info().accepts.iter().filter_map(|k| PayloadKind::parse(k)).collect();
     let records = StoreRecords::open(project, kinds)?;
-    let outcome = crate::progress::with_spinner(&format!("exporting with {plugin_id}"), || plugin.export(&options, Box::new(records), out, None))?;
+    let stop = crate::stop::flag();
+    let outcome = crate::progress::with_spinner(&format!("exporting with {plugin_id}"), || {
+        plugin.export(&options, Box::new(records), out, Some(stop.clone()))
+    });
+    let outcome = match outcome {
+        Err(_) if crate::stop::requested(&stop) => {
+            return Err(crate::exit::Stopped(format!("the export wrote nothing to {}", out.display())).into());
+        }
+        other => other?,
+    };
+    for left in &outcome.cleaned {
+        eprintln!("removed {} ({} files), left by an export that did not finish", left.path.display(), left.files);
+    }
     for line in &outcome.log {
         eprintln!("{plugin_id} [{}]: {}", line.level, line.message.trim_end());
     }

@@ -27,6 +27,9 @@ pub struct HostConfig {
     pub max_timeout_ms: u64,
     pub default_output_mib: u64,
     pub max_output_mib: u64,
+    /// Files one export may create.
+    pub default_output_files: u64,
+    pub max_output_files: u64,
     /// Per stream (log calls, stdout, stderr) and call.
     pub log_kib: usize,
     pub max_wasm_stack: usize,
@@ -44,6 +47,8 @@ impl Default for HostConfig {
             max_timeout_ms: 120_000,
             default_output_mib: 4096,
             max_output_mib: 64 * 1024,
+            default_output_files: 1_000_000,
+            max_output_files: 20_000_000,
             log_kib: 64,
             max_wasm_stack: 1 << 20,
             strikes: 3,
@@ -57,6 +62,7 @@ pub(crate) struct Granted {
     pub caps: Caps,
     pub timeout_ms: u64,
     pub output_bytes: u64,
+    pub output_files: u64,
 }
 
 /// Timings for `cairn bench plugins`.
@@ -129,6 +135,7 @@ impl PluginEngine {
         let memory_mib = limits.memory_mib.unwrap_or(c.default_memory_mib).clamp(1, c.max_memory_mib);
         let timeout_ms = limits.timeout_ms.unwrap_or(c.default_timeout_ms).clamp(10, c.max_timeout_ms);
         let output_mib = limits.output_mib.unwrap_or(c.default_output_mib).min(c.max_output_mib);
+        let output_files = limits.output_files.unwrap_or(c.default_output_files).min(c.max_output_files);
         Granted {
             caps: Caps {
                 memory_bytes: (memory_mib << 20) as usize,
@@ -137,6 +144,7 @@ impl PluginEngine {
             },
             timeout_ms,
             output_bytes: output_mib << 20,
+            output_files,
         }
     }
 

@@ -5,7 +5,7 @@ use crate::bindings::exporter::{ExporterPlugin as Bindings, ExporterPluginPre};
 use crate::engine::{Granted, PluginEngine};
 use crate::error::{Failure, PluginError};
 use crate::manifest::Manifest;
-use crate::output::{OutputDir, OutputError};
+use crate::output::{LeftStaging, OutputDir, OutputError};
 use crate::sandbox::{self, HostState, LogLine};
 use crate::task::{option_from_wit, PluginOption};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,27 @@ impl ExportState {
     fn fail(&self, call: &str, failure: Failure, message: impl Into<String>) -> wasmtime::Error {
         wasmtime::Error::new(PluginError::new(&self.plugin, call, failure, message))
     }
+
+    /// What an output call gives back: an error the plugin may handle, or one that ends the export
+    /// (a refused path, a cap: no plugin has a reason to go on after those).
+    fn outcome(&self, result: Result<(), OutputError>) -> wasmtime::Result<Result<(), String>> {
+        match result {
+            Ok(()) => Ok(Ok(())),
+            Err(OutputError::Plugin(message)) => Ok(Err(message)),
+            Err(OutputError::Path(message)) => Err(self.fail("run", Failure::InvalidResult, message)),
+            Err(OutputError::Cap(cap)) => Err(self.fail(
+                "run",
+                Failure::OutputCap,
+                format!("the export went over its output cap of {} MiB (manifest `limits.output-mib`)", cap >> 20),
+            )),
+            Err(OutputError::Files(cap)) => Err(self.fail(
+                "run",
+                Failure::OutputCap,
+                format!("the export went over its cap of {cap} files (manifest `limits.output-files`)"),
+            )),
+            Err(OutputError::Host(message)) => Err(self.fail("run", Failure::Host, message)),
+        }
+    }
 }
 
 fn export_state(state: &mut HostState) -> wasmtime::Result<&mut ExportState> {
@@ -70,27 +91,15 @@ impl export_io::HostOutput for HostState {
     fn create_file(&mut self, _: Resource<OutputHandle>, path: String) -> wasmtime::Result<Result<(), String>> {
         self.progress += 1;
         let export = export_state(self)?;
-        // A path that tries to leave the destination ends the export: no plugin has a reason to.
-        match export.output.create(&path) {
-            Ok(()) => Ok(Ok(())),
-            Err(message) if message.starts_with("output path") => Err(export.fail("run", Failure::InvalidResult, message)),
-            Err(message) => Err(export.fail("run", Failure::Host, message)),
-        }
+        let result = export.output.create(&path);
+        export.outcome(result)
     }
 
     fn write(&mut self, _: Resource<OutputHandle>, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
         self.progress += 1;
         let export = export_state(self)?;
-        match export.output.write(&bytes) {
-            Ok(()) => Ok(Ok(())),
-            Err(OutputError::Plugin(message)) => Ok(Err(message)),
-            Err(OutputError::Cap(cap)) => Err(export.fail(
-                "run",
-                Failure::OutputCap,
-                format!("the export went over its output cap of {} MiB (manifest `limits.output-mib`)", cap >> 20),
-            )),
-            Err(OutputError::Host(message)) => Err(export.fail("run", Failure::Host, message)),
-        }
+        let result = export.output.write(&bytes);
+        export.outcome(result)
     }
 
     fn drop(&mut self, handle: Resource<OutputHandle>) -> wasmtime::Result<()> {
@@ -118,6 +127,8 @@ pub struct ExportOutcome {
     pub files: Vec<PathBuf>,
     pub bytes: u64,
     pub log: Vec<LogLine>,
+    /// Staging directories of earlier exports that did not finish (killed), removed first.
+    pub cleaned: Vec<LeftStaging>,
 }
 
 pub struct ExporterPlugin {
@@ -232,7 +243,8 @@ impl ExporterPlugin {
             return Err(PluginError::new(id, "run", Failure::Disabled, format!("disabled after {} failed calls in a row", self.max_strikes)));
         }
         self.check_options(options)?;
-        let output = OutputDir::new(destination, self.granted.output_bytes).map_err(|m| PluginError::new(id, "run", Failure::Host, m))?;
+        let output = OutputDir::new(destination, self.granted.output_bytes, self.granted.output_files)
+            .map_err(|m| PluginError::new(id, "run", Failure::Host, m))?;
         let mut state = HostState::new(self.granted.caps);
         state.cancel = cancel;
         state.export = Some(ExportState { source, output, plugin: id.clone() });
@@ -251,8 +263,9 @@ impl ExporterPlugin {
         let log = store.data_mut().take_log();
         let export = store.data_mut().export.take().expect("set above");
         let bytes = export.output.written();
+        let cleaned = export.output.cleaned().to_vec();
         let files = export.output.commit().map_err(|m| PluginError::new(id, "run", Failure::InvalidResult, m))?;
-        Ok(ExportOutcome { written: summary.written, skipped: summary.skipped, notes: summary.notes, files, bytes, log })
+        Ok(ExportOutcome { written: summary.written, skipped: summary.skipped, notes: summary.notes, files, bytes, log, cleaned })
     }
 
     fn count<T>(&self, result: &Result<T, PluginError>) {

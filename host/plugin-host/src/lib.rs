@@ -24,7 +24,7 @@ pub use error::{Failure, PluginError};
 pub use exporter::{ExportOutcome, ExporterInfo, ExporterPlugin, RecordSource};
 pub use inspect::{ComponentKind, Declared};
 pub use manifest::{Limits, Manifest, PluginKind, API_VERSION};
-pub use output::check_relative_path;
+pub use output::{LeftStaging, check_relative_path};
 pub use registry::{project_plugin_dir, user_plugin_dir, BundledPlugin, PluginEntry, PluginSource, Registry};
 pub use sandbox::LogLine;
 pub use task::{PluginOption, 

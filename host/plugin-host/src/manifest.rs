@@ -32,6 +32,8 @@ pub struct Limits {
     pub timeout_ms: Option<u64>,
     /// Bytes an export may write in all.
     pub output_mib: Option<u64>,
+    /// Files an export may create.
+    pub output_files: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

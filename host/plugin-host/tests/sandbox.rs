@@ -6,7 +6,8 @@ use cairn_plugin_host::{ExporterPlugin, Failure, HostConfig, PluginEngine, Plugi
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// Tight limits so the tests are quick: 300 ms without progress, 64 MiB of memory, 16 MiB of output.
+/// Tight limits so the tests are quick: 300 ms without progress, 64 MiB of memory, 16 MiB of output,
+/// 1,000 files (plugins may ask for up to 5,000).
 fn engine() -> &'static PluginEngine {
     static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
@@ -16,6 +17,8 @@ fn engine() -> &'static PluginEngine {
             default_memory_mib: 64,
             default_output_mib: 16,
             max_output_mib: 16,
+            default_output_files: 1_000,
+            max_output_files: 5_000,
             ..HostConfig::default()
         })
         .unwrap()
@@ -66,6 +69,10 @@ fn run(plugin: &ExporterPlugin, behaviour: &str, dest: &Path) -> Result<cairn_pl
     plugin.export(&[("behaviour".into(), behaviour.into())], records(3), dest, None)
 }
 
+fn many_files(plugin: &ExporterPlugin, files: u64, dest: &Path) -> Result<cairn_plugin_host::ExportOutcome, PluginError> {
+    plugin.export(&[("behaviour".into(), "many-files".into()), ("files".into(), files.to_string())], records(3), dest, None)
+}
+
 /// The failure is the expected one, the destination is empty, and the same plugin then works.
 #[track_caller]
 fn expect_contained(plugin: &ExporterPlugin, behaviour: &str, failure: Failure, words: &str) {
@@ -114,6 +121,39 @@ fn paths_that_leave_the_destination_are_refused() {
     expect_contained(&hostile(), "dotdot", Failure::InvalidResult, "'..' would leave the destination");
     expect_contained(&hostile(), "absolute", Failure::InvalidResult, "must be relative");
     assert!(!outside.exists(), "the absolute path was written");
+}
+
+#[test]
+fn names_other_systems_refuse_stop_the_export() {
+    expect_contained(&hostile(), "newline-name", Failure::InvalidResult, r#"output path "labels/bad\nname.txt": control characters"#);
+    expect_contained(&hostile(), "device-name", Failure::InvalidResult, "\"aux.txt\" is a device name on Windows");
+    expect_contained(&hostile(), "trailing-dot", Failure::InvalidResult, "\"notes.\" ends in a dot or a space");
+}
+
+/// 200,000 one-byte files never reach the byte cap and keep the deadline alive; the file cap stops
+/// them.
+#[test]
+fn too_many_files_are_stopped_at_the_cap() {
+    expect_contained(&hostile(), "many-files", Failure::OutputCap, "cap of 1000 files (manifest `limits.output-files`)");
+    let dest = tempfile::tempdir().unwrap();
+    let done = many_files(&hostile(), 1_000, dest.path()).expect("exactly the cap is allowed");
+    assert_eq!(done.files.len(), 1_000);
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 100, "d00 … d99, and no staging left");
+}
+
+#[test]
+fn a_manifest_may_ask_for_more_files_up_to_the_host_maximum() {
+    let with_limit = |files: u64| {
+        let mut entry = registry().get("hostile-exporter").unwrap().clone();
+        entry.manifest.limits.output_files = Some(files);
+        entry.load_exporter(engine()).unwrap()
+    };
+    let dest = tempfile::tempdir().unwrap();
+    assert_eq!(many_files(&with_limit(3_000), 3_000, dest.path()).unwrap().files.len(), 3_000);
+    let dest = tempfile::tempdir().unwrap();
+    let err = many_files(&with_limit(1_000_000_000), 6_000, dest.path()).unwrap_err();
+    assert!(err.to_string().contains("cap of 5000 files"), "clamped to the host's maximum: {err}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
 }
 
 #[test]

@@ -38,7 +38,12 @@ impl Project {
         // them to the log and then again into the file at the checkpoint. New pages need no journal
         // entries, and the journal keeps the transaction atomic and durable all the same.
         let rollback = self.set_journal_mode("delete");
+        // Every reference a bulk import writes is to a row it has just written or read in the same
+        // transaction, so SQLite's per-row foreign-key lookups (seven per imported label) only cost
+        // time. The pragma cannot change inside a transaction: it is set around it.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").at(&self.path)?;
         let result = self.bulk_transaction(f);
+        self.conn.execute_batch("PRAGMA foreign_keys = ON").at(&self.path)?;
         if rollback {
             // Reopening also restores WAL, should this fail or the process die first.
             self.set_journal_mode("wal");

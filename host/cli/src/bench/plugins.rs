@@ -5,13 +5,16 @@ use super::{best_ms, rate, scratch_dir, Figure};
 use cairn_app::records::StoreRecords;
 use anyhow::{Context, Result};
 use cairn_import::ImportOptions;
-use cairn_model::{AnnotatorKind, ItemData, ItemId, PairwiseVerdict, Payload, PayloadKind, Winner};
+use cairn_model::{
+    AnnotatorKind, CloudFormat, CloudSummary, ContentHash, Cuboid, Frame, ItemData, ItemId, Modality, PairwiseVerdict, Payload, PayloadKind,
+    SourceFile, Winner,
+};
 use cairn_plugin_host::{HostConfig, PluginEngine, Subject};
 use cairn_store::{Project, StoreError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
+pub fn run(records: u64, files: u64, dir: Option<PathBuf>) -> Result<()> {
     let scratch = scratch_dir(dir.as_deref())?;
     let root = scratch.path();
     eprintln!("building a project of {records} comparisons, each with one verdict …");
@@ -86,6 +89,69 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
     let encode_ns = started.elapsed().as_secs_f64() * 1e9 / calls as f64;
     figures.push(Figure::lower_better("validate call with no annotations", call_ns, "ns", 10_000.0, "encoding its arguments on the host alone", encode_ns));
 
-    super::print(&format!("plugins: {records} preference records"), &figures);
+    // 5. One small file per frame, as KITTI labels are written, against plain Rust creating the
+    // same files (same names, same bytes) in a directory of its own.
+    figures.push(file_creation(root, files)?);
+
+    super::print(&format!("plugins: {records} preference records, {files} label files"), &figures);
     Ok(())
+}
+
+fn file_creation(root: &Path, frames: u64) -> Result<Figure> {
+    eprintln!("building a project of {frames} frames, each with one box …");
+    let project_path = root.join("frames.cairn");
+    let mut project = Project::create(&project_path)?;
+    project.bulk_import(|bulk| {
+        let ds = bulk.ensure_dataset("bench-frames", Modality::PointCloud)?;
+        let labeller = bulk.ensure_annotator("labeller", AnnotatorKind::Human)?;
+        for i in 0..frames {
+            let summary = CloudSummary { format: CloudFormat::KittiBin, version: None, encoding: None, point_count: 0, bounds: None, fields: vec![] };
+            let source = SourceFile { path: format!("velodyne/{i:06}.bin"), byte_len: 0, summary };
+            let frame = ItemData::Frame(Frame { sequence: Some("bench".into()), index: i as u32, source });
+            let mut hash = [0u8; 16];
+            hash[..8].copy_from_slice(&i.to_le_bytes());
+            let item = bulk.insert_item(ds, &format!("{i:06}"), ContentHash(hash), &frame)?;
+            let cuboid = Cuboid {
+                center: [10.0 + i as f64 % 7.0, -3.5, 0.9],
+                size: [4.5, 1.9, 1.6],
+                yaw: 0.25,
+                pitch: 0.0,
+                roll: 0.0,
+                class: "car".into(),
+                attributes: Default::default(),
+                track_id: None,
+            };
+            bulk.import_annotation(item, labeller, &Payload::Cuboid(cuboid))?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    drop(project);
+
+    let registry = crate::plugins::registry(None);
+    let engine = PluginEngine::new(HostConfig { cache_dir: Some(root.join("plugin-cache")), ..HostConfig::default() }).map_err(anyhow::Error::msg)?;
+    let exporter = registry.get("kitti-label").context("the kitti-label plugin is bundled")?.load_exporter(&engine)?;
+    let out = root.join("kitti");
+    let mut files = Vec::new();
+    let through_plugin = rate(frames, || -> Result<()> {
+        let source = StoreRecords::open(&project_path, vec![PayloadKind::Cuboid])?;
+        files = exporter.export(&[], Box::new(source), &out, None)?.files;
+        anyhow::ensure!(files.len() as u64 == frames, "wrote {} files, expected {frames}", files.len());
+        Ok(())
+    })?;
+    let written: Vec<(PathBuf, Vec<u8>)> =
+        files.iter().map(|f| Ok((f.strip_prefix(out.canonicalize()?)?.to_path_buf(), std::fs::read(f)?))).collect::<Result<_>>()?;
+    let plain_dir = root.join("plain");
+    let plain = rate(frames, || -> Result<()> {
+        let mut made = std::collections::HashSet::new();
+        for (relative, bytes) in &written {
+            let target = plain_dir.join(relative);
+            let parent = target.parent().expect("a file in a directory");
+            if made.insert(parent.to_path_buf()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, bytes)?;
+        }
+        Ok(())
+    })?;
+    Ok(Figure::higher_better("label files through kitti-label", through_plugin, "files/s", 20_000.0, "plain Rust writing the same files", plain))
 }

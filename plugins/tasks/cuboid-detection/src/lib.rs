@@ -357,7 +357,12 @@ mod tests {
         let attributes: Vec<_> = info.attributes.iter().map(|a| (a.id.as_str(), &a.kind)).collect();
         assert_eq!(
             attributes,
-            [("occluded", &AttributeKind::Boolean), ("truncated", &AttributeKind::Boolean), ("moving", &AttributeKind::Boolean)]
+            [
+                ("occluded", &AttributeKind::Boolean),
+                ("truncated", &AttributeKind::Boolean),
+                ("moving", &AttributeKind::Boolean),
+                ("interpolated", &AttributeKind::Boolean)
+            ]
         );
         let option = info.options.iter().find(|o| o.name == "min-points").unwrap();
         assert_eq!(option.default.as_deref(), Some("5"));

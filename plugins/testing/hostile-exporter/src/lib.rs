@@ -9,7 +9,10 @@ use std::hint::black_box;
 
 pub struct HostileExporter;
 
-const BEHAVIOURS: [&str; 9] = ["ok", "loop", "memory", "recursion", "panic", "stdout", "dotdot", "absolute", "huge-output"];
+const BEHAVIOURS: [&str; 13] = [
+    "ok", "loop", "memory", "recursion", "panic", "stdout", "dotdot", "absolute", "huge-output", "many-files", "newline-name",
+    "device-name", "trailing-dot",
+];
 
 const MIB: usize = 1 << 20;
 
@@ -18,6 +21,7 @@ impl Exporter for HostileExporter {
         ExporterInfo::new("hostile-exporter", "Hostile exporter", &["cuboid", "verdict", "ranking", "rating", "text"])
             .describe("Sandbox test plugin: misbehaves as the `behaviour` option says.")
             .option(OptionSpec::choice("behaviour", "what to do: behave, or one way of misbehaving", &BEHAVIOURS))
+            .option(OptionSpec::text("files", "many-files: how many one-byte files to create, in 100 directories", Some("200000")))
     }
 
     fn run(options: &Options, records: &mut Records, out: &mut Output) -> Result<Summary, String> {
@@ -31,6 +35,11 @@ impl Exporter for HostileExporter {
             "dotdot" => write_one(out, "../escape.txt"),
             "absolute" => write_one(out, "/tmp/cairn-escape.txt"),
             "huge-output" => huge_output(out),
+            "many-files" => many_files(out, options.number("files")?.unwrap_or(200_000.0) as u64),
+            // A good file first: the bad name must fail the whole export, not only itself.
+            "newline-name" => write_one(out, "ok.txt").and_then(|_| write_one(out, "labels/bad\nname.txt")),
+            "device-name" => write_one(out, "ok.txt").and_then(|_| write_one(out, "labels/aux.txt")),
+            "trailing-dot" => write_one(out, "ok.txt").and_then(|_| write_one(out, "notes.")),
             other => Err(format!("option behaviour: unknown value {other:?} ({})", BEHAVIOURS.join(", "))),
         }
     }
@@ -93,6 +102,18 @@ fn write_one(out: &mut Output, path: &str) -> Result<Summary, String> {
     writeln!(out, "the hostile exporter escaped its output directory").map_err(|e| e.to_string())?;
     out.finish()?;
     Ok(Summary { written: 1, ..Summary::default() })
+}
+
+/// `count` one-byte files spread over 100 directories, stopping at the first error the host returns.
+/// Only a cap on the number of files stops it: it stays far below the byte cap and keeps talking
+/// to the host, so the deadline never runs out.
+fn many_files(out: &mut Output, count: u64) -> Result<Summary, String> {
+    for i in 0..count {
+        out.create(&format!("d{:02}/{i:07}.txt", i % 100))?;
+        out.write_all(b"x").map_err(|e| e.to_string())?;
+    }
+    out.finish()?;
+    Ok(Summary { written: count, ..Summary::default() })
 }
 
 /// 2 GiB into one file in 1 MiB chunks, stopping at the first error the host returns.
