@@ -21,7 +21,9 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().and_then(Path::parent).expect("host/bundled-plugins sits two levels below the root").to_path_buf();
     let plugins_dir = root.join("plugins");
-    for watched in ["plugins/Cargo.toml", "plugins/Cargo.lock", "plugins/sdk", "plugins/tasks", "plugins/exporters", "plugins/testing", "wit", "host/model"] {
+    for watched in
+        ["plugins/Cargo.toml", "plugins/Cargo.lock", "plugins/sdk", "plugins/tasks", "plugins/exporters", "plugins/testing", "wit", "host/model"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -82,9 +84,24 @@ fn main() {
         std::fs::copy(p.dir.join("plugin.toml"), dir.join("plugin.toml")).unwrap();
         std::fs::copy(wasm_of(p), dir.join("plugin.wasm")).unwrap();
     }
-    writeln!(code, "/// A plugin directory holding the misbehaving plugins the sandbox is tested against.\npub const TESTING_PLUGIN_DIR: &str = {:?};", testing).unwrap();
-    writeln!(code, "/// The plugin workspace these were built from (for scaffolding new plugins against its SDK).\npub const PLUGINS_SOURCE_DIR: &str = {:?};", plugins_dir).unwrap();
-    writeln!(code, "/// The target directory the plugins were built in (reusable by scaffolded plugins).\npub const WASM_TARGET_DIR: &str = {:?};", target_dir).unwrap();
+    writeln!(
+        code,
+        "/// A plugin directory holding the misbehaving plugins the sandbox is tested against.\npub const TESTING_PLUGIN_DIR: &str = {:?};",
+        testing
+    )
+    .unwrap();
+    writeln!(
+        code,
+        "/// The plugin workspace these were built from (for scaffolding new plugins against its SDK).\npub const PLUGINS_SOURCE_DIR: &str = {:?};",
+        plugins_dir
+    )
+    .unwrap();
+    writeln!(
+        code,
+        "/// The target directory the plugins were built in (reusable by scaffolded plugins).\npub const WASM_TARGET_DIR: &str = {:?};",
+        target_dir
+    )
+    .unwrap();
     std::fs::write(out_dir.join("bundled.rs"), code).unwrap();
 }
 

@@ -54,7 +54,7 @@ fn the_preview_share_takes_whole_variable_chunks() {
         std::fs::write(&path, write_copc(&sizes)).unwrap();
         let total: usize = sizes.iter().sum();
         let preview = cairn_cloud::read_preview(&path, total / 4).unwrap().expect("a share of a larger file");
-        assert!(preview.len() > 0 && preview.len() < total, "{name}: {} of {total}", preview.len());
+        assert!(!preview.is_empty() && preview.len() < total, "{name}: {} of {total}", preview.len());
         // The share is whole chunks: every point read is one of the file's, in its node.
         let whole = cairn_cloud::read_cloud(&path, None).unwrap();
         let positions: std::collections::HashSet<[u64; 3]> = (0..whole.len()).map(|i| whole.world(i).map(f64::to_bits)).collect();

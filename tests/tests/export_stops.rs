@@ -21,8 +21,10 @@ fn stagings(out: &Path) -> Vec<PathBuf> {
 
 /// Starts an export that creates one-byte files (far more than it will get to) and returns once its
 /// staging directory holds files in all of its 100 directories.
+// The child goes back to the caller, which waits on it.
+#[allow(clippy::zombie_processes)]
 fn start_export_of_many_files(project: &Path, out: &Path) -> (Child, PathBuf) {
-    let child = cairn_command()
+    let mut child = cairn_command()
         .args(["export", path_str(project), "--with", "hostile-exporter", "--option", "behaviour=many-files"])
         .args(["--option", "files=5000000", "--out", path_str(out)])
         .stdout(Stdio::piped())
@@ -34,7 +36,11 @@ fn start_export_of_many_files(project: &Path, out: &Path) -> (Child, PathBuf) {
         if let Some(staging) = stagings(out).into_iter().find(|s| s.join("d99").is_dir()) {
             return (child, staging);
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no staging directory with files appeared in {}", out.display());
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no staging directory with files appeared in {}", out.display());
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -20,7 +20,8 @@ fn first_summary(project: &std::path::Path) -> serde_json::Value {
 fn a_nuscenes_scan_is_read_with_five_floats_per_point() {
     let (dir, project) = new_project();
     let scan = dir.path().join("n015-2018-07-24-11-22-45+0800__LIDAR_TOP__1532402927647951.pcd.bin");
-    let points: Vec<Vec<f32>> = (0..34_688).map(|i| vec![(i % 100) as f32 * 0.5, (i / 100) as f32 * 0.1, -1.8, (i % 256) as f32, (i % 32) as f32]).collect();
+    let points: Vec<Vec<f32>> =
+        (0..34_688).map(|i| vec![(i % 100) as f32 * 0.5, (i / 100) as f32 * 0.1, -1.8, (i % 256) as f32, (i % 32) as f32]).collect();
     std::fs::write(&scan, floats(&points)).unwrap();
 
     let out = cairn(&["cloud", "info", "--json", path_str(&scan)]);
@@ -51,7 +52,10 @@ fn a_bin_whose_size_does_not_fit_its_layout_is_refused_and_other_layouts_can_be_
     let out = cairn(&["import", path_str(&project), path_str(&scan)]);
     expect_code(&out, 3);
     let err = stderr(&out);
-    assert!(err.contains("000042.bin") && err.contains("16-byte records (float32 x y z reflectance (KITTI))") && err.contains("--bin-fields"), "{err}");
+    assert!(
+        err.contains("000042.bin") && err.contains("16-byte records (float32 x y z reflectance (KITTI))") && err.contains("--bin-fields"),
+        "{err}"
+    );
     assert_eq!(count(&project, "items"), 0, "nothing stored");
 
     expect_code(&cairn(&["import", path_str(&project), path_str(&scan), "--bin-fields", "6"]), 0);

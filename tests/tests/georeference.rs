@@ -69,7 +69,6 @@ fn millimetres_survive_read_fit_and_export() {
 
     let dump = stdout(&cairn(&["export", path_str(&project)]));
     let line: serde_json::Value = serde_json::from_str(dump.lines().next().unwrap()).unwrap();
-    let exported: Vec<f64> =
-        line["annotations"][0]["payload"]["center"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let exported: Vec<f64> = line["annotations"][0]["payload"]["center"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(exported, cuboid.center.to_vec(), "the export carries the fitted centre to the last bit");
 }

@@ -36,11 +36,8 @@ fn the_bundled_plugins_pass_their_unit_tests() {
         let out = test.output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{group}:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-        let passed: usize = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("test result: ok. "))
-            .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
-            .sum();
+        let passed: usize =
+            text.lines().filter_map(|l| l.strip_prefix("test result: ok. ")).filter_map(|l| l.split(' ').next()?.parse::<usize>().ok()).sum();
         assert!(passed > 0, "{group}: no unit test ran:\n{text}");
     }
 }

@@ -231,7 +231,9 @@ fn demo_cuboid_exports_follow_the_conventions() {
     let objects = root["frames"]["0"]["objects"].as_object().unwrap();
     let mut vals: Vec<Vec<f64>> = objects
         .values()
-        .flat_map(|o| o["object_data"]["cuboid"].as_array().unwrap().iter().map(|c| c["val"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()))
+        .flat_map(|o| {
+            o["object_data"]["cuboid"].as_array().unwrap().iter().map(|c| c["val"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        })
         .collect();
     assert_eq!(vals.len(), boxes.len());
     vals.sort_by(|a, b| a[0].total_cmp(&b[0]));
@@ -331,7 +333,8 @@ fn a_release_shaped_hh_rlhf_file_imports_whole_and_comes_back_byte_for_byte() {
     expect_code(&export(&project, "openai-dpo", &[], &dpo), 0);
     let trl_text = dir.path().join("trl-text");
     expect_code(&export(&project, "trl-preference", &["format=standard"], &trl_text), 0);
-    let (trl, dpo, trl_text) = (json_lines(&trl.join("preference.jsonl")), json_lines(&dpo.join("preference.jsonl")), json_lines(&trl_text.join("preference.jsonl")));
+    let (trl, dpo, trl_text) =
+        (json_lines(&trl.join("preference.jsonl")), json_lines(&dpo.join("preference.jsonl")), json_lines(&trl_text.join("preference.jsonl")));
     assert_eq!((trl.len(), dpo.len(), trl_text.len()), (2312, 2312, 2312));
     for &i in &diverging {
         let row = &trl[i];

@@ -46,7 +46,9 @@ fn the_comparison_view_renders_code_blocks_a_table_and_the_verdict_controls() {
     let (w, h, px) = read_png(&shot);
     assert_eq!((w, h), (1280, 800));
     let at = |x: u32, y: u32| px[(y * w + x) as usize];
-    let count = |x0: u32, x1: u32, test: &dyn Fn([u8; 3]) -> bool| (100..h - 30).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| test(at(x, y))).count();
+    let count = |x0: u32, x1: u32, test: &dyn Fn([u8; 3]) -> bool| {
+        (100..h - 30).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| test(at(x, y))).count()
+    };
     // Code blocks: the code background fills a block in each response column.
     let code_bg = |c: [u8; 3]| c == [43, 48, 59];
     let (left, right) = (count(0, 505, &code_bg), count(515, 1015, &code_bg));

@@ -68,7 +68,8 @@ fn import_status_export_round_trip_in_import_order() {
 fn hh_rlhf_import_keeps_the_source_preference() {
     let (dir, project) = new_project();
     let file = dir.path().join("hh.jsonl");
-    let prompt = "\n\nHuman: Can you list three uses of LiDAR?\n\nAssistant: Mapping, autonomous driving, forestry.\n\nHuman: Which needs the densest scans?";
+    let prompt =
+        "\n\nHuman: Can you list three uses of LiDAR?\n\nAssistant: Mapping, autonomous driving, forestry.\n\nHuman: Which needs the densest scans?";
     let rows = [
         serde_json::json!({"chosen": format!("{prompt}\n\nAssistant: Forestry, to see under the canopy."),
                            "rejected": format!("{prompt}\n\nAssistant: All of them equally.")}),

@@ -3,12 +3,12 @@
 use crate::records::StoreRecords;
 use crate::{AppOptions, Workspace};
 use bevy::prelude::*;
-use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_model::PayloadKind;
 use cairn_plugin_host::{HostConfig, PluginEngine, PluginKind, Registry};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, channel};
 
 #[derive(Resource)]
 pub struct ExportDialog {
@@ -61,7 +61,13 @@ impl ExportDialog {
                 let kinds: Vec<PayloadKind> = plugin.info().accepts.iter().filter_map(|k| PayloadKind::parse(k)).collect();
                 let records = StoreRecords::open(&project, kinds).map_err(|e| format!("{e:#}"))?;
                 let outcome = plugin.export(&options, Box::new(records), &destination, None).map_err(|e| e.to_string())?;
-                Ok(format!("{id}: wrote {} to {} ({} files); skipped {}", outcome.written, destination.display(), outcome.files.len(), outcome.skipped))
+                Ok(format!(
+                    "{id}: wrote {} to {} ({} files); skipped {}",
+                    outcome.written,
+                    destination.display(),
+                    outcome.files.len(),
+                    outcome.skipped
+                ))
             };
             let _ = send.send(run());
         });

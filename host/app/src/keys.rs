@@ -10,13 +10,13 @@
 //! redo = ["Ctrl+Shift+Z", "Ctrl+Y"]
 //! ```
 
-use bevy::input::keyboard::KeyCode;
 use bevy::input::ButtonInput;
+use bevy::input::keyboard::KeyCode;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// Everything a key can do in the 3D view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -389,11 +389,7 @@ impl Chord {
                 "ctrl" | "control" => &mut ctrl,
                 "shift" => &mut shift,
                 "alt" => &mut alt,
-                _ => {
-                    return Err(format!(
-                        "unknown modifier \"{modifier}\" in \"{text}\" (modifiers are Ctrl, Shift and Alt, before the key)"
-                    ))
-                }
+                _ => return Err(format!("unknown modifier \"{modifier}\" in \"{text}\" (modifiers are Ctrl, Shift and Alt, before the key)")),
             };
             if *flag {
                 return Err(format!("\"{modifier}\" appears twice in \"{text}\""));
@@ -471,11 +467,7 @@ impl Default for KeyMap {
         let chords = Action::ALL
             .iter()
             .map(|action| {
-                action
-                    .defaults()
-                    .iter()
-                    .map(|text| Chord::parse(text).unwrap_or_else(|err| panic!("default for {}: {err}", action.id())))
-                    .collect()
+                action.defaults().iter().map(|text| Chord::parse(text).unwrap_or_else(|err| panic!("default for {}: {err}", action.id()))).collect()
             })
             .collect();
         KeyMap { chords }
@@ -547,10 +539,7 @@ impl KeyMap {
             for (id, value) in keys.iter() {
                 let Some(action) = Action::from_id(id.get_ref()) else {
                     let known: Vec<&str> = Action::ALL.iter().map(|action| action.id()).collect();
-                    return Err(origin.at(
-                        &id.span(),
-                        format!("keys.{}: unknown action (known: {})", id.get_ref(), known.join(", ")),
-                    ));
+                    return Err(origin.at(&id.span(), format!("keys.{}: unknown action (known: {})", id.get_ref(), known.join(", "))));
                 };
                 map.chords[action as usize] = parse_binding(action, value, &origin)?;
                 bound_at[action as usize] = Some(value.span());
@@ -576,7 +565,13 @@ impl KeyMap {
                         let pressed_action = if fired_action == first { second } else { first };
                         // Point at the binding the file made; the later one when it made both.
                         let blamed = match (&bound_at[first as usize], &bound_at[second as usize]) {
-                            (Some(x), Some(y)) => if x.start > y.start { first } else { second },
+                            (Some(x), Some(y)) => {
+                                if x.start > y.start {
+                                    first
+                                } else {
+                                    second
+                                }
+                            }
                             (Some(_), None) => first,
                             _ => second,
                         };
@@ -590,12 +585,8 @@ impl KeyMap {
                                 fired_action.id()
                             )
                         };
-                        let message = format!(
-                            "keys.{}: {how}; {} and {} cannot share a key (rebind one of them)",
-                            blamed.id(),
-                            blamed.id(),
-                            other.id()
-                        );
+                        let message =
+                            format!("keys.{}: {how}; {} and {} cannot share a key (rebind one of them)", blamed.id(), blamed.id(), other.id());
                         return Err(match &bound_at[blamed as usize] {
                             Some(span) => origin.at(span, message),
                             None => format!("{}: {message}", origin.path.display()),
@@ -637,9 +628,7 @@ impl KeyMap {
     /// Does this single unmodified key belong to any action? (The app uses it to warn when a task
     /// plugin's class hotkey collides.) Counts a Shift chord as taken by a step action on the bare key.
     pub fn binds(&self, chord: &Chord) -> Option<Action> {
-        Action::ALL.iter().copied().find(|&action| {
-            self.chords(action).iter().any(|bound| chord.fires(bound, action.takes_shift()))
-        })
+        Action::ALL.iter().copied().find(|&action| self.chords(action).iter().any(|bound| chord.fires(bound, action.takes_shift())))
     }
 }
 
@@ -649,10 +638,9 @@ fn parse_binding(action: Action, value: &Spanned<DeValue<'_>>, origin: &Origin<'
     let one = |value: &Spanned<DeValue<'_>>| -> Result<Chord, String> {
         match value.get_ref() {
             DeValue::String(text) => Chord::parse(text).map_err(|err| origin.at(&value.span(), format!("keys.{id}: {err}"))),
-            other => Err(origin.at(
-                &value.span(),
-                format!("keys.{id}: expected a key like \"Ctrl+Z\" or a list of them, found {}", other.type_str()),
-            )),
+            other => {
+                Err(origin.at(&value.span(), format!("keys.{id}: expected a key like \"Ctrl+Z\" or a list of them, found {}", other.type_str())))
+            }
         }
     };
     match value.get_ref() {

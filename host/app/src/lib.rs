@@ -9,15 +9,15 @@
 //! of detail, cameras, gizmos, panels), `TaskPlugin` (the comparison task's questions),
 //! `ScreenshotPlugin` (`--screenshot`).
 
+mod export_dialog;
 pub mod judge;
 pub mod keys;
-pub mod records;
-pub mod session;
-mod export_dialog;
 mod quality_panel;
+pub mod records;
 pub mod render_bench;
 pub mod scene;
 mod screenshot;
+pub mod session;
 mod task;
 mod view;
 

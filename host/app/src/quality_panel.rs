@@ -2,11 +2,11 @@
 //! connection to the project.
 
 use bevy::prelude::*;
-use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_store::{Project, QualityOptions, QualityReport};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, channel};
 
 #[derive(Resource)]
 pub struct QualityPanel {

@@ -6,7 +6,7 @@ use cairn_model::{Modality, PayloadKind};
 use cairn_plugin_host::RecordSource;
 use cairn_store::Project;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{Receiver, sync_channel};
 
 /// Records per message between the reader thread and the plugin.
 const CHUNK: usize = 512;

@@ -1,9 +1,9 @@
 //! `cairn bench render`: frame times of the 3D view at several point budgets while the camera turns
 //! around the cloud, and the time to the first picture. Writes its figures as JSON and exits.
 
+use crate::scene::Scene;
 use crate::scene::render::camera::Orbit;
 use crate::scene::render::points::{NodeMeshes, PointStyle};
-use crate::scene::Scene;
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -100,7 +100,10 @@ fn measure(
     if bench.report.first_picture_ms == 0.0 {
         if scene.ready {
             bench.report.first_picture_ms = since(now);
-            eprintln!("whole frame on screen after {:.0} ms (decoded and indexed after {:.0} ms)", bench.report.first_picture_ms, bench.report.loaded_ms);
+            eprintln!(
+                "whole frame on screen after {:.0} ms (decoded and indexed after {:.0} ms)",
+                bench.report.first_picture_ms, bench.report.loaded_ms
+            );
             style.budget = bench.plan.budgets[0];
             bench.last = Some(now);
         }
@@ -135,7 +138,9 @@ fn measure(
     bench.at += 1;
     bench.frame = 0;
     // Written after every budget: a run stopped early still leaves what it measured.
-    let written = serde_json::to_vec_pretty(&bench.report).map_err(|e| e.to_string()).and_then(|json| std::fs::write(&bench.plan.report, json).map_err(|e| e.to_string()));
+    let written = serde_json::to_vec_pretty(&bench.report)
+        .map_err(|e| e.to_string())
+        .and_then(|json| std::fs::write(&bench.plan.report, json).map_err(|e| e.to_string()));
     if let Err(e) = written {
         error!("cannot write {}: {e}", bench.plan.report.display());
         exit.write(AppExit::error());

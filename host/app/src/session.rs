@@ -83,7 +83,13 @@ pub fn identify(world: &mut World, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn next_item(workspace: Res<Workspace>, annotator: Res<Annotator>, mut current: ResMut<Current>, mut status: ResMut<Status>, mut panels: ResMut<Panels>) {
+fn next_item(
+    workspace: Res<Workspace>,
+    annotator: Res<Annotator>,
+    mut current: ResMut<Current>,
+    mut status: ResMut<Status>,
+    mut panels: ResMut<Panels>,
+) {
     let Some((who, _)) = annotator.0 else { return };
     if current.0.is_some() || status.queue_empty {
         return;
@@ -197,7 +203,9 @@ fn shortcuts(
         }
     }
     if j.is_pairwise() {
-        for (key, winner) in [(KeyCode::Digit1, Winner::A), (KeyCode::Digit2, Winner::B), (KeyCode::Digit3, Winner::Tie), (KeyCode::Digit4, Winner::BothBad)] {
+        for (key, winner) in
+            [(KeyCode::Digit1, Winner::A), (KeyCode::Digit2, Winner::B), (KeyCode::Digit3, Winner::Tie), (KeyCode::Digit4, Winner::BothBad)]
+        {
             if keys.just_pressed(key) {
                 // One key judges a pair: the winner key submits, with whatever was set before it.
                 j.choose(winner);

@@ -4,8 +4,8 @@ use crate::AppOptions;
 use bevy::prelude::*;
 use cairn_plugin_host::{BundledPlugin, HostConfig, PluginEngine, QuestionKind, Registry, TaskInfo};
 use std::path::Path;
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, channel};
 
 /// What the judging controls ask, from the task plugin.
 #[derive(Resource, Clone, Debug)]
@@ -60,7 +60,6 @@ pub fn schema_of(info: &cairn_plugin_host::TaskInfo) -> TaskSchema {
 
 #[derive(Resource)]
 struct Loading(Mutex<Receiver<Result<TaskInfo, String>>>);
-
 
 impl Plugin for TaskPlugin {
     fn build(&self, app: &mut App) {

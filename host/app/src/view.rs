@@ -1,11 +1,11 @@
 //! The comparison view, drawn with egui: the conversation, the responses side by side (blind), the
 //! verdict controls, guidelines and the key help.
 
-use crate::judge::{Judging, DEFAULT_CRITERIA};
-use crate::session::{self, Annotator, Current, Panels, Status, Workspace, KEYS};
 use crate::TaskSchema;
+use crate::judge::{DEFAULT_CRITERIA, Judging};
+use crate::session::{self, Annotator, Current, KEYS, Panels, Status, Workspace};
 use bevy::prelude::*;
-use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_model::{Response, Role, Winner};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
@@ -60,11 +60,8 @@ fn draw(
     let ctx = &ctx;
     panels.typing = ctx.egui_wants_keyboard_input();
     // egui 0.36 lays panels out inside a root Ui that covers the window.
-    let mut root = egui::Ui::new(
-        ctx.clone(),
-        "cairn-root".into(),
-        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
-    );
+    let mut root =
+        egui::Ui::new(ctx.clone(), "cairn-root".into(), egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()));
 
     egui::Panel::top("bar").show(&mut root, |ui| {
         ui.horizontal(|ui| {
@@ -210,31 +207,36 @@ fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut
                 _ => false,
             };
             let label = format!("Response {}  [{}]", slot + 1, slot + 1);
-            column.colored_label(if chosen { egui::Color32::from_rgb(120, 200, 130) } else { column.visuals().text_color() }, egui::RichText::new(label).strong());
+            column.colored_label(
+                if chosen { egui::Color32::from_rgb(120, 200, 130) } else { column.visuals().text_color() },
+                egui::RichText::new(label).strong(),
+            );
             let long = text.chars().count() > COLLAPSE_AT;
             let expanded = panels.expanded.get(slot).copied().unwrap_or(true);
             // Both directions, so a wide table scrolls inside its own column instead of spilling over.
-            let out = egui::ScrollArea::both()
-                .id_salt(("response", slot))
-                .auto_shrink([false, false])
-                .vertical_scroll_offset(markdown.scroll)
-                .show(column, |ui| {
-                own_turns(ui, response, &mut markdown.cache);
-                if long && !expanded {
-                    let cut: String = text.chars().take(COLLAPSE_AT).collect();
-                    CommonMarkViewer::new().show(ui, &mut markdown.cache, &format!("{cut}…"));
-                    if ui.button(format!("Show all ({} lines)", text.lines().count())).clicked()
-                        && let Some(e) = panels.expanded.get_mut(slot)
-                    {
-                        *e = true;
+            let out = egui::ScrollArea::both().id_salt(("response", slot)).auto_shrink([false, false]).vertical_scroll_offset(markdown.scroll).show(
+                column,
+                |ui| {
+                    own_turns(ui, response, &mut markdown.cache);
+                    if long && !expanded {
+                        let cut: String = text.chars().take(COLLAPSE_AT).collect();
+                        CommonMarkViewer::new().show(ui, &mut markdown.cache, &format!("{cut}…"));
+                        if ui.button(format!("Show all ({} lines)", text.lines().count())).clicked()
+                            && let Some(e) = panels.expanded.get_mut(slot)
+                        {
+                            *e = true;
+                        }
+                    } else {
+                        CommonMarkViewer::new().show(ui, &mut markdown.cache, &text);
+                        if long
+                            && ui.button("Collapse").clicked()
+                            && let Some(e) = panels.expanded.get_mut(slot)
+                        {
+                            *e = false;
+                        }
                     }
-                } else {
-                    CommonMarkViewer::new().show(ui, &mut markdown.cache, &text);
-                    if long && ui.button("Collapse").clicked() && let Some(e) = panels.expanded.get_mut(slot) {
-                        *e = false;
-                    }
-                }
-            });
+                },
+            );
             if (out.state.offset.y - markdown.scroll).abs() > 0.5 {
                 scrolled = Some(out.state.offset.y);
             }

@@ -6,10 +6,10 @@ mod common;
 use bevy::input::InputPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use common::{chord, press};
 use cairn_app::{AppOptions, Current, Panels};
 use cairn_model::{AnnotatorKind, Comparison, ContentHash, ItemData, Message, Modality, Payload, Response, Role, Winner};
 use cairn_store::{Project, QueuePolicy};
+use common::{chord, press};
 use std::time::Duration;
 
 fn project_with(items: usize, responses: usize) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -37,7 +37,8 @@ fn project_with(items: usize, responses: usize) -> (tempfile::TempDir, std::path
 fn app(project: &std::path::Path) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, InputPlugin)).insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(100)));
-    let options = AppOptions { project: project.to_path_buf(), annotator: Some("tester".into()), policy: QueuePolicy::default(), ..AppOptions::default() };
+    let options =
+        AppOptions { project: project.to_path_buf(), annotator: Some("tester".into()), policy: QueuePolicy::default(), ..AppOptions::default() };
     cairn_app::build(&mut app, &options).unwrap();
     app.update();
     app

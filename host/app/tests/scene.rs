@@ -8,11 +8,11 @@ use bevy::input::mouse::MouseButtonInput;
 use bevy::input::{ButtonState, InputPlugin};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use common::{chord, press};
 use cairn_app::scene::{Classes, Frames, Pointer, Scene, Selection};
 use cairn_app::{AppOptions, View};
 use cairn_model::{AttributeValue, Cuboid, Payload};
 use cairn_store::{Edit, Project};
+use common::{chord, press};
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -221,15 +221,15 @@ fn scripted_session_creates_fits_copies_interpolates_undoes_and_redoes() {
     assert_eq!(stored_boxes(&path, 1, &app).remove(0), middle);
 
     let want: Vec<(String, String)> = [
-        ("create", "done"),  // three clicks
-        ("update", "done"),  // F
-        ("create", "done"),  // P → frame 1
-        ("create", "done"),  // P → frame 2
-        ("update", "done"),  // F on frame 2
-        ("update", "done"),  // K
-        ("update", "done"),  // I: re-done by the redo below
-        ("undo", "fixed"),   // Ctrl+Z
-        ("redo", "fixed"),   // Ctrl+Shift+Z
+        ("create", "done"), // three clicks
+        ("update", "done"), // F
+        ("create", "done"), // P → frame 1
+        ("create", "done"), // P → frame 2
+        ("update", "done"), // F on frame 2
+        ("update", "done"), // K
+        ("update", "done"), // I: re-done by the redo below
+        ("undo", "fixed"),  // Ctrl+Z
+        ("redo", "fixed"),  // Ctrl+Shift+Z
     ]
     .iter()
     .map(|(a, s)| (a.to_string(), s.to_string()))

@@ -67,9 +67,7 @@ pub fn run(project: &Path) -> Result<()> {
     let mut p = Project::open_or_create(project)?;
     for (path, dataset) in [(&comparisons, "demo-comparisons"), (&scans, "demo-scans")] {
         let options = ImportOptions { dataset: Some(dataset.into()), ..ImportOptions::default() };
-        let report = progress::with_bar(&format!("importing {}", path.display()), |tick| {
-            cairn_import::import_path(&mut p, path, &options, tick)
-        })?;
+        let report = progress::with_bar(&format!("importing {}", path.display()), |tick| cairn_import::import_path(&mut p, path, &options, tick))?;
         status::print_import(&report);
     }
     let added = annotate(&mut p)?;

@@ -3,14 +3,14 @@
 mod bench;
 mod cloud_info;
 mod demo;
-mod export;
 mod exit;
+mod export;
 mod open;
 mod plugins;
 mod progress;
-mod stop;
 mod stats;
 mod status;
+mod stop;
 
 use anyhow::{Context, Result};
 use cairn_import::{Format, ImportOptions};
@@ -296,9 +296,8 @@ fn run(cli: Cli) -> Result<()> {
             let mut p = Project::open(&project)?;
             let options = ImportOptions { format, dataset, skip_invalid, bin_layout: bin_fields };
             for path in paths {
-                let report = progress::with_bar(&format!("importing {}", path.display()), |tick| {
-                    cairn_import::import_path(&mut p, &path, &options, tick)
-                })?;
+                let report =
+                    progress::with_bar(&format!("importing {}", path.display()), |tick| cairn_import::import_path(&mut p, &path, &options, tick))?;
                 if json {
                     println!("{}", serde_json::to_string(&report)?);
                 } else {

@@ -1,11 +1,11 @@
 //! `cairn plugin …` and `cairn export --with`: the command line over the plugin host.
 
+use anyhow::{Context, Result, bail};
 use cairn_app::records::StoreRecords;
-use anyhow::{bail, Context, Result};
 use cairn_model::PayloadKind;
 use cairn_plugin_host::{
-    project_plugin_dir, user_plugin_dir, BundledPlugin, ExporterPlugin, HostConfig, Manifest, PluginEngine, PluginKind, Registry,
-    TaskPlugin, API_VERSION,
+    API_VERSION, BundledPlugin, ExporterPlugin, HostConfig, Manifest, PluginEngine, PluginKind, Registry, TaskPlugin, project_plugin_dir,
+    user_plugin_dir,
 };
 use std::path::{Path, PathBuf};
 
@@ -64,8 +64,7 @@ pub fn check(wasm_path: &Path, manifest_path: Option<&Path>) -> Result<()> {
     let manifest_path = manifest_path.map(Path::to_path_buf).or_else(|| beside.is_file().then_some(beside));
     let engine = engine()?;
     let component = engine.compile(&wasm).map_err(|e| anyhow::anyhow!("{}: {e}", wasm_path.display()))?;
-    let declared =
-        engine.inspect(&component).map_err(|e| anyhow::anyhow!("{}: {e}", wasm_path.display()))?;
+    let declared = engine.inspect(&component).map_err(|e| anyhow::anyhow!("{}: {e}", wasm_path.display()))?;
     let kind = match declared.kind {
         cairn_plugin_host::ComponentKind::Task => PluginKind::Task,
         cairn_plugin_host::ComponentKind::Exporter => PluginKind::Exporter,
@@ -155,9 +154,8 @@ pub fn export(project: &Path, plugin_id: &str, options: &[String], out: &Path) -
     let kinds: Vec<PayloadKind> = plugin.info().accepts.iter().filter_map(|k| PayloadKind::parse(k)).collect();
     let records = StoreRecords::open(project, kinds)?;
     let stop = crate::stop::flag();
-    let outcome = crate::progress::with_spinner(&format!("exporting with {plugin_id}"), || {
-        plugin.export(&options, Box::new(records), out, Some(stop.clone()))
-    });
+    let outcome =
+        crate::progress::with_spinner(&format!("exporting with {plugin_id}"), || plugin.export(&options, Box::new(records), out, Some(stop.clone())));
     let outcome = match outcome {
         Err(_) if crate::stop::requested(&stop) => {
             return Err(crate::exit::Stopped(format!("the export wrote nothing to {}", out.display())).into());
@@ -170,7 +168,8 @@ pub fn export(project: &Path, plugin_id: &str, options: &[String], out: &Path) -
     for line in &outcome.log {
         eprintln!("{plugin_id} [{}]: {}", line.level, line.message.trim_end());
     }
-    let files: Vec<String> = outcome.files.iter().map(|f| f.strip_prefix(out.canonicalize().unwrap_or_default()).unwrap_or(f).display().to_string()).collect();
+    let files: Vec<String> =
+        outcome.files.iter().map(|f| f.strip_prefix(out.canonicalize().unwrap_or_default()).unwrap_or(f).display().to_string()).collect();
     println!(
         "{plugin_id}: wrote {} in {} file(s), {} bytes, to {} ({}); skipped {}",
         outcome.written,

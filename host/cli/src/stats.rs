@@ -25,7 +25,11 @@ fn print(r: &QualityReport) {
     println!("agreement ({} items judged by two or more):", a.shared_items);
     println!("  percent agreement            {}", num(a.percent));
     println!("  Fleiss' kappa ({} raters)     {}", a.fleiss_raters, num(a.fleiss_kappa));
-    println!("  Krippendorff's alpha         {} nominal (verdicts), {} ordinal (signed strengths)", num(a.krippendorff_alpha_nominal), num(a.krippendorff_alpha_ordinal_strength));
+    println!(
+        "  Krippendorff's alpha         {} nominal (verdicts), {} ordinal (signed strengths)",
+        num(a.krippendorff_alpha_nominal),
+        num(a.krippendorff_alpha_ordinal_strength)
+    );
     for k in &a.cohen_kappa {
         println!("  Cohen's kappa {} / {}: {} on {} shared items", k.a, k.b, num(k.kappa), k.shared);
     }
@@ -39,8 +43,19 @@ fn print(r: &QualityReport) {
         let bias = an.position_bias.as_ref().map(|b| format!(", left wins {:.0}%", 100.0 * b.left_rate)).unwrap_or_default();
         println!("  {:<20} {:>5} judgments, {speed}{gold}{bias}", an.name, an.judgments);
     }
-    println!("leaderboard (Bradley–Terry, Elo scale, 95% bootstrap interval{}):", if r.leaderboard_prior > 0.0 { ", one virtual tie per model" } else { "" });
+    println!(
+        "leaderboard (Bradley–Terry, Elo scale, 95% bootstrap interval{}):",
+        if r.leaderboard_prior > 0.0 { ", one virtual tie per model" } else { "" }
+    );
     for m in &r.leaderboard {
-        println!("  {:<24} {:>7}  [{} – {}]  {} battles, {:.1} wins", m.model, num(m.rating.map(|v| v.round())).trim_end_matches(".000"), num(m.lower.map(|v| v.round())).trim_end_matches(".000"), num(m.upper.map(|v| v.round())).trim_end_matches(".000"), m.battles, m.wins);
+        println!(
+            "  {:<24} {:>7}  [{} – {}]  {} battles, {:.1} wins",
+            m.model,
+            num(m.rating.map(|v| v.round())).trim_end_matches(".000"),
+            num(m.lower.map(|v| v.round())).trim_end_matches(".000"),
+            num(m.upper.map(|v| v.round())).trim_end_matches(".000"),
+            m.battles,
+            m.wins
+        );
     }
 }

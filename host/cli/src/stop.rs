@@ -17,7 +17,9 @@ pub fn flag() -> Arc<AtomicBool> {
             eprintln!("stopping: cleaning up (a second Ctrl+C ends at once)");
         });
         if let Err(e) = installed {
-            eprintln!("warning: cannot catch Ctrl+C and SIGTERM ({e}); a stopped export may leave its staging directory, which the next export removes");
+            eprintln!(
+                "warning: cannot catch Ctrl+C and SIGTERM ({e}); a stopped export may leave its staging directory, which the next export removes"
+            );
         }
         flag
     })

@@ -215,8 +215,7 @@ pub fn estimate_ground(positions: &[[f32; 3]], params: &GroundParams) -> Option<
 
     // Least squares on the points near the plane, narrowing the band as the fit settles.
     let refine_stride = sub.len().div_ceil(REFINE_POINTS_MAX).max(1);
-    let near: Vec<[f32; 3]> =
-        stratified(&sub, refine_stride).into_iter().filter(|p| plane.height(*p).abs() <= thr).collect();
+    let near: Vec<[f32; 3]> = stratified(&sub, refine_stride).into_iter().filter(|p| plane.height(*p).abs() <= thr).collect();
     let mut band = thr;
     for _ in 0..4 {
         let inliers = near.iter().filter(|p| plane.height(**p).abs() <= band);

@@ -160,8 +160,11 @@ mod tests {
 
     #[test]
     fn reads_records_and_scales_reflectance() {
-        let c = read(&bin(&[[1.0, 2.0, 3.0, 0.5], [-3.0, 4.0, -1.0, 1.0], [0.0, 0.0, 0.0, 2.0], [5.0, 5.0, 5.0, -0.5], [1.0, 1.0, 1.0, f32::NAN]]), BinLayout::Kitti)
-            .unwrap();
+        let c = read(
+            &bin(&[[1.0, 2.0, 3.0, 0.5], [-3.0, 4.0, -1.0, 1.0], [0.0, 0.0, 0.0, 2.0], [5.0, 5.0, 5.0, -0.5], [1.0, 1.0, 1.0, f32::NAN]]),
+            BinLayout::Kitti,
+        )
+        .unwrap();
         assert_eq!(c.len(), 5);
         assert_eq!(c.origin, [1.0, 3.0, 2.0]);
         assert_eq!(c.world(0), [1.0, 2.0, 3.0]);
@@ -176,7 +179,11 @@ mod tests {
 
     #[test]
     fn non_finite_points_are_dropped() {
-        let c = read(&bin(&[[f32::NAN, 0.0, 0.0, 0.1], [1.0, 1.0, 1.0, 0.2], [0.0, f32::NEG_INFINITY, 0.0, 0.3], [3.0, 3.0, 3.0, 0.4]]), BinLayout::Kitti).unwrap();
+        let c = read(
+            &bin(&[[f32::NAN, 0.0, 0.0, 0.1], [1.0, 1.0, 1.0, 0.2], [0.0, f32::NEG_INFINITY, 0.0, 0.3], [3.0, 3.0, 3.0, 0.4]]),
+            BinLayout::Kitti,
+        )
+        .unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.dropped_non_finite, 2);
         assert_eq!(c.source_index, Some(vec![1, 3]));
@@ -214,7 +221,8 @@ mod tests {
         assert!(BinLayout::with_floats(2).is_err());
         let six = BinLayout::with_floats(6).unwrap();
         assert_eq!(six.field_names(), ["x", "y", "z", "intensity", "f4", "f5"]);
-        let bytes: Vec<u8> = [[1.0f32, 2.0, 3.0, 200.0, 9.0, 9.0], [4.0, 5.0, 6.0, 100.0, 9.0, 9.0]].iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> =
+            [[1.0f32, 2.0, 3.0, 200.0, 9.0, 9.0], [4.0, 5.0, 6.0, 100.0, 9.0, 9.0]].iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
         let c = read(&bytes, six).unwrap();
         assert_eq!((c.len(), c.world(1)), (2, [4.0, 5.0, 6.0]));
         assert_eq!(c.intensity, Some(vec![200 * 257, 100 * 257]));

@@ -51,10 +51,7 @@ pub(crate) fn layout(raw: &las::raw::Header, file_len: u64) -> Result<Layout, St
     if let Some(evlr) = &raw.evlr
         && evlr.start_of_first_evlr > file_len
     {
-        return Err(format!(
-            "the header puts extended records at byte {}, past the end of the file ({file_len} bytes)",
-            evlr.start_of_first_evlr
-        ));
+        return Err(format!("the header puts extended records at byte {}, past the end of the file ({file_len} bytes)", evlr.start_of_first_evlr));
     }
     for (axis, t) in [("x", raw.x_scale_factor), ("y", raw.y_scale_factor), ("z", raw.z_scale_factor)] {
         if !t.is_finite() || t == 0.0 {
@@ -70,9 +67,7 @@ pub(crate) fn layout(raw: &las::raw::Header, file_len: u64) -> Result<Layout, St
         let end = raw.evlr.as_ref().map_or(file_len, |e| e.start_of_first_evlr.clamp(data_start, file_len));
         let room = (end - data_start) / record_len as u64;
         if points > room {
-            return Err(format!(
-                "the header claims {points} points of {record_len} bytes, but the file holds room for only {room} (truncated?)"
-            ));
+            return Err(format!("the header claims {points} points of {record_len} bytes, but the file holds room for only {room} (truncated?)"));
         }
     }
     Ok(Layout { points, data_start, record_len, format, compressed })
@@ -124,19 +119,12 @@ pub(crate) struct Chunk {
 }
 
 /// Reads the LAZ chunk table and checks it against the file and the header's point count.
-pub(crate) fn laz_chunks<R: Read + Seek>(
-    src: &mut R,
-    vlr: &laz::LazVlr,
-    layout: &Layout,
-    file_len: u64,
-) -> Result<Vec<Chunk>, String> {
+pub(crate) fn laz_chunks<R: Read + Seek>(src: &mut R, vlr: &laz::LazVlr, layout: &Layout, file_len: u64) -> Result<Vec<Chunk>, String> {
     let mut at = [0u8; 8];
     src.seek(SeekFrom::Start(layout.data_start)).and_then(|_| src.read_exact(&mut at)).map_err(io_msg)?;
     let table_at = i64::from_le_bytes(at);
     if table_at <= layout.data_start as i64 || (table_at as u64).saturating_add(8) > file_len {
-        return Err(format!(
-            "the LAZ chunk table should start at byte {table_at}, which is outside the file ({file_len} bytes; truncated?)"
-        ));
+        return Err(format!("the LAZ chunk table should start at byte {table_at}, which is outside the file ({file_len} bytes; truncated?)"));
     }
     let mut head = [0u8; 8];
     src.seek(SeekFrom::Start(table_at as u64)).and_then(|_| src.read_exact(&mut head)).map_err(io_msg)?;
@@ -162,10 +150,7 @@ pub(crate) fn laz_chunks<R: Read + Seek>(
         // Real scans compress to a byte or more per point; far beyond that, the counts are a lie (or
         // a decompression bomb), and believing them would size the columns from the lie.
         if points > table[i].byte_count.saturating_mul(MAX_POINTS_PER_BYTE) {
-            return Err(format!(
-                "LAZ chunk {i} claims {points} points in {} bytes, beyond any real compression",
-                table[i].byte_count
-            ));
+            return Err(format!("LAZ chunk {i} claims {points} points in {} bytes, beyond any real compression", table[i].byte_count));
         }
         chunks.push(Chunk { first_point: first, points, byte_start, byte_count: table[i].byte_count });
         first += points;
@@ -380,18 +365,10 @@ fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> 
         [0.0; 3]
     };
     let tr = header.transforms();
-    let transform = Transform {
-        scale: [tr.x.scale, tr.y.scale, tr.z.scale],
-        shift: [tr.x.offset - origin[0], tr.y.offset - origin[1], tr.z.offset - origin[2]],
-    };
+    let transform =
+        Transform { scale: [tr.x.scale, tr.y.scale, tr.z.scale], shift: [tr.x.offset - origin[0], tr.y.offset - origin[1], tr.z.offset - origin[2]] };
     let o = offsets(layout.format);
-    let columns = ColumnSet {
-        intensity: true,
-        classification: true,
-        return_number: true,
-        rgb: o.rgb.is_some(),
-        gps_time: o.gps.is_some(),
-    };
+    let columns = ColumnSet { intensity: true, classification: true, return_number: true, rgb: o.rgb.is_some(), gps_time: o.gps.is_some() };
     // For LAZ, the chunk table must vouch for the point count before any column is sized from it.
     let laz = if layout.compressed {
         let vlr = header.laz_vlr().map_err(|e| format!("bad LAZ header: {e}"))?;
@@ -445,12 +422,9 @@ fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> 
             &picked[..]
         };
         let sizes: Vec<usize> = (0..n.div_ceil(BLOCK)).map(|b| BLOCK.min(n - b * BLOCK)).collect();
-        split_columns(&mut cloud, &sizes)
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(b, mut out)| {
-                decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out);
-            });
+        split_columns(&mut cloud, &sizes).into_par_iter().enumerate().for_each(|(b, mut out)| {
+            decode_block(&data[b * BLOCK * stride..], stride, o, transform, &mut out);
+        });
         return Ok(cloud);
     };
     let sizes: Vec<usize> = chunks.iter().map(|c| c.points as usize).collect();
@@ -476,7 +450,10 @@ fn read_share(bytes: &[u8], share: Option<usize>) -> Result<PointCloud, String> 
 /// chunk modulo that chunk's size.)
 fn decompress_chunk(bytes: &[u8], vlr: &laz::LazVlr, chunk: &Chunk, out: &mut [u8]) -> Result<(), String> {
     let end = chunk.byte_start.saturating_add(chunk.byte_count);
-    let data = usize::try_from(end).ok().and_then(|end| bytes.get(chunk.byte_start as usize..end)).ok_or_else(|| io_msg(std::io::ErrorKind::UnexpectedEof.into()))?;
+    let data = usize::try_from(end)
+        .ok()
+        .and_then(|end| bytes.get(chunk.byte_start as usize..end))
+        .ok_or_else(|| io_msg(std::io::ErrorKind::UnexpectedEof.into()))?;
     let entry = laz::laszip::ChunkTableEntry { point_count: chunk.points, byte_count: chunk.byte_count };
     laz::par_decompress(data, out, vlr, &[entry]).map_err(|e| match e {
         laz::LasZipError::IoError(e) => io_msg(e),

@@ -104,10 +104,7 @@ impl Octree {
                     // Grown a hair: a point on a cell boundary may round into either neighbour.
                     let eps = half * 1e-4;
                     let child = Node {
-                        bounds: Aabb {
-                            min: std::array::from_fn(|k| min[k] - eps),
-                            max: std::array::from_fn(|k| min[k] + half + eps),
-                        },
+                        bounds: Aabb { min: std::array::from_fn(|k| min[k] - eps), max: std::array::from_fn(|k| min[k] + half + eps) },
                         start: at as u32,
                         end: stop as u32,
                         depth: depth + 1,
@@ -137,8 +134,7 @@ impl Octree {
         heap.push(Candidate { priority: view.priority(&root.bounds), node: 0 });
         while let Some(Candidate { node, .. }) = heap.pop() {
             let n = &self.nodes[node as usize];
-            let visible: Vec<u32> =
-                n.children.iter().copied().filter(|&c| view.frustum.intersects(&self.nodes[c as usize].bounds)).collect();
+            let visible: Vec<u32> = n.children.iter().copied().filter(|&c| view.frustum.intersects(&self.nodes[c as usize].bounds)).collect();
             let cost: usize = visible.iter().map(|&c| drawn(self.nodes[c as usize].len())).sum::<usize>();
             if n.is_leaf() {
                 // A leaf near the eye is drawn whole while the budget allows.

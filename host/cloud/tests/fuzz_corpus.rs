@@ -7,9 +7,7 @@ use cairn_model::CloudFormat;
 fn the_fuzz_corpus_reads_without_panicking() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let mut read = 0;
-    for (target, format) in
-        [("las", CloudFormat::Las), ("pcd", CloudFormat::Pcd), ("ply", CloudFormat::Ply), ("kitti", CloudFormat::KittiBin)]
-    {
+    for (target, format) in [("las", CloudFormat::Las), ("pcd", CloudFormat::Pcd), ("ply", CloudFormat::Ply), ("kitti", CloudFormat::KittiBin)] {
         let dir = root.join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();

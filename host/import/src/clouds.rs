@@ -125,11 +125,8 @@ pub(crate) fn import_clouds(
         for ((sequence, index, file, found), stored) in ready.into_iter().zip(stored) {
             report.records += 1;
             let key = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let data = ItemData::Frame(Frame {
-                sequence,
-                index,
-                source: SourceFile { path: stored, byte_len: found.byte_len, summary: found.summary },
-            });
+            let data =
+                ItemData::Frame(Frame { sequence, index, source: SourceFile { path: stored, byte_len: found.byte_len, summary: found.summary } });
             match bulk.insert_item(ds, &key, found.content_hash, &data)? {
                 cairn_store::Inserted::New(_) => report.added += 1,
                 cairn_store::Inserted::Existing(_) => report.already_present += 1,

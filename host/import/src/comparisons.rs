@@ -111,7 +111,7 @@ struct HhRow {
     rejected: String,
 }
 
-use cairn_model::{hh_transcript, HH_ASSISTANT as ASSISTANT, HH_HUMAN as HUMAN};
+use cairn_model::{HH_ASSISTANT as ASSISTANT, HH_HUMAN as HUMAN, hh_transcript};
 
 /// Splits an HH-RLHF transcript at its last `\n\nAssistant:` into the prompt (everything before it)
 /// and the final reply (everything after it, less the one space that follows the colon).
@@ -152,9 +152,8 @@ fn hh_exact(c: &Comparison, prompts: [&str; 2], sides: [&str; 2], line: &str) ->
             exact.insert("prompt".into(), prompts[0].into());
         }
     } else {
-        let per_side: Vec<serde_json::Value> = (0..2)
-            .map(|i| if hh_transcript(c.conversation(i)) == prompts[i] { serde_json::Value::Null } else { prompts[i].into() })
-            .collect();
+        let per_side: Vec<serde_json::Value> =
+            (0..2).map(|i| if hh_transcript(c.conversation(i)) == prompts[i] { serde_json::Value::Null } else { prompts[i].into() }).collect();
         if per_side.iter().any(|p| !p.is_null()) {
             exact.insert("prompts".into(), per_side.into());
         }
@@ -230,9 +229,7 @@ fn parse_trl(line: &str) -> Result<ParsedComparison, RecordError> {
         (None, Messages(c), Messages(r)) => {
             let shared = c.iter().zip(&r).take_while(|(a, b)| a == b).count();
             if shared == 0 || c.len() != shared + 1 || r.len() != shared + 1 {
-                return Err(RecordError::msg(
-                    "implicit-prompt rows need chosen and rejected to share every message but one final assistant reply",
-                ));
+                return Err(RecordError::msg("implicit-prompt rows need chosen and rejected to share every message but one final assistant reply"));
             }
             let chosen = completion(&c[shared..], "chosen")?;
             let rejected = completion(&r[shared..], "rejected")?;
@@ -244,9 +241,7 @@ fn parse_trl(line: &str) -> Result<ParsedComparison, RecordError> {
                 parsed.key = key;
                 return Ok(parsed);
             }
-            return Err(RecordError::msg(
-                "implicit-prompt rows with plain strings cannot be split into prompt and reply; add a \"prompt\" field",
-            ));
+            return Err(RecordError::msg("implicit-prompt rows with plain strings cannot be split into prompt and reply; add a \"prompt\" field"));
         }
         _ => return Err(RecordError::msg("prompt, chosen and rejected must all be strings or all be message lists")),
     };
@@ -254,10 +249,7 @@ fn parse_trl(line: &str) -> Result<ParsedComparison, RecordError> {
         key,
         comparison: Comparison {
             messages,
-            responses: vec![
-                Response { content: chosen, ..Response::new(None, "") },
-                Response { content: rejected, ..Response::new(None, "") },
-            ],
+            responses: vec![Response { content: chosen, ..Response::new(None, "") }, Response { content: rejected, ..Response::new(None, "") }],
             metadata: serde_json::Value::Null,
         },
         source_verdict: Some(PairwiseVerdict::new(Winner::A)),

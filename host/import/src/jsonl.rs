@@ -195,9 +195,7 @@ fn store_batches(
 
 fn line_error(path: &Path, line: u64, e: cairn_store::StoreError) -> ImportError {
     match e {
-        cairn_store::StoreError::Invalid { .. } => {
-            ImportError::Line { path: path.to_owned(), line, column: None, message: e.to_string() }
-        }
+        cairn_store::StoreError::Invalid { .. } => ImportError::Line { path: path.to_owned(), line, column: None, message: e.to_string() },
         other => ImportError::Store(other),
     }
 }
@@ -233,16 +231,12 @@ pub(crate) fn sniff(path: &Path) -> Result<ComparisonFormat, ImportError> {
     } else if has("item") && (has("verdict") || has("ranking")) {
         // Judgments are imported only when asked for (they add annotations to items already in the
         // project, not items); say how to ask.
-        Err(bad(
-            "this looks like judgments on comparisons already in the project (\"item\" with \"verdict\" or \"ranking\"); \
+        Err(bad("this looks like judgments on comparisons already in the project (\"item\" with \"verdict\" or \"ranking\"); \
              pass --format judgments to import them"
-                .into(),
-        ))
+            .into()))
     } else {
-        Err(bad(
-            "cannot tell the format: expected \"messages\" and \"responses\" (native), or \"chosen\" and \"rejected\" \
+        Err(bad("cannot tell the format: expected \"messages\" and \"responses\" (native), or \"chosen\" and \"rejected\" \
              (HH-RLHF, TRL); pass --format to say which"
-                .into(),
-        ))
+            .into()))
     }
 }

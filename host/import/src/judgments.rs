@@ -22,8 +22,8 @@ use crate::comparisons::RecordError;
 use crate::jsonl::{decode_line, read_batches};
 use crate::{Format, ImportError, ImportReport, ProgressFn, Skipped};
 use cairn_model::{
-    AnnotatorId, AnnotatorKind, Comparison, Content, DatasetId, FreeText, ItemData, ItemId, Modality, PairwiseVerdict, Payload,
-    Ranking, Response, ValidationError, Winner, describe_findings, source_annotator_name, validate_payload,
+    AnnotatorId, AnnotatorKind, Comparison, Content, DatasetId, FreeText, ItemData, ItemId, Modality, PairwiseVerdict, Payload, Ranking, Response,
+    ValidationError, Winner, describe_findings, source_annotator_name, validate_payload,
 };
 use cairn_store::{Inserted, Project};
 use rayon::prelude::*;
@@ -366,10 +366,7 @@ fn pair(obj: &Map<String, Value>) -> Result<Option<(u32, u32)>, RecordError> {
 /// Tiers of canonical indices (each sorted), best first.
 fn ranking_tiers(ranking: &Value, key: &str, responses: &[Response]) -> Result<Vec<Vec<u32>>, RecordError> {
     let Value::Array(entries) = ranking else {
-        return Err(RecordError::msg(format!(
-            "ranking: expected a list of responses, best first, got {}",
-            type_name(ranking)
-        )));
+        return Err(RecordError::msg(format!("ranking: expected a list of responses, best first, got {}", type_name(ranking))));
     };
     let mut tiers = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -397,9 +394,9 @@ fn response_index(entry: &Value, key: &str, responses: &[Response]) -> Result<u3
                 responses.iter().enumerate().filter(|(_, r)| r.model.as_deref() == Some(name.as_str())).map(|(i, _)| i).collect();
             match matches.as_slice() {
                 [i] => Ok(*i as u32),
-                [] if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) => name
-                    .parse()
-                    .map_err(|_| RecordError::msg(format!("ranking: response index {name} is out of range"))),
+                [] if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) => {
+                    name.parse().map_err(|_| RecordError::msg(format!("ranking: response index {name} is out of range")))
+                }
                 [] => {
                     let models: Vec<String> = responses.iter().filter_map(|r| r.model.as_ref()).map(|m| format!("\"{m}\"")).collect();
                     let known = if models.is_empty() {

@@ -120,12 +120,7 @@ impl ImportReport {
 pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// Imports a file or directory into the project.
-pub fn import_path(
-    project: &mut Project,
-    path: &Path,
-    options: &ImportOptions,
-    progress: ProgressFn<'_>,
-) -> Result<ImportReport, ImportError> {
+pub fn import_path(project: &mut Project, path: &Path, options: &ImportOptions, progress: ProgressFn<'_>) -> Result<ImportReport, ImportError> {
     let meta = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.to_owned(), source })?;
     let dataset = match &options.dataset {
         Some(d) => d.clone(),
@@ -140,9 +135,7 @@ pub fn import_path(
     };
     match format {
         Format::Comparisons(f) => jsonl::import_comparisons(project, path, f, &dataset, options.skip_invalid, progress),
-        Format::Judgments => {
-            judgments::import_judgments(project, path, options.dataset.as_deref(), options.skip_invalid, progress)
-        }
+        Format::Judgments => judgments::import_judgments(project, path, options.dataset.as_deref(), options.skip_invalid, progress),
         Format::Cloud(_) => clouds::import_clouds(project, path, &dataset, options, progress),
     }
 }
@@ -163,9 +156,6 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     }
     Err(ImportError::File {
         path: path.to_owned(),
-        message: format!(
-            "cannot tell the format from the extension '.{ext}'; pass --format (one of: {})",
-            Format::NAMES.join(", ")
-        ),
+        message: format!("cannot tell the format from the extension '.{ext}'; pass --format (one of: {})", Format::NAMES.join(", ")),
     })
 }

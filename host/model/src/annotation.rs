@@ -47,7 +47,9 @@ impl PayloadKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [PayloadKind::Cuboid, PayloadKind::Verdict, PayloadKind::Ranking, PayloadKind::Rating, PayloadKind::Text].into_iter().find(|k| k.as_str() == s)
+        [PayloadKind::Cuboid, PayloadKind::Verdict, PayloadKind::Ranking, PayloadKind::Rating, PayloadKind::Text]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -145,15 +147,7 @@ impl PairwiseVerdict {
     }
 
     pub fn new(winner: Winner) -> Self {
-        PairwiseVerdict {
-            a: 0,
-            b: 1,
-            winner,
-            strength: None,
-            criteria: BTreeMap::new(),
-            rationale: None,
-            shown_order: None,
-        }
+        PairwiseVerdict { a: 0, b: 1, winner, strength: None, criteria: BTreeMap::new(), rationale: None, shown_order: None }
     }
 }
 

@@ -9,9 +9,9 @@ mod hh;
 mod ids;
 mod item;
 mod record;
-mod track;
 pub mod rng;
 pub mod stats;
+mod track;
 mod validate;
 
 pub use annotation::*;

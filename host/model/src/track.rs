@@ -1,6 +1,6 @@
 //! Boxes over a sequence: keyframes of one track and the boxes between them.
 
-use crate::{normalize_angle, Cuboid};
+use crate::{Cuboid, normalize_angle};
 
 /// The box at `t` (0 = `from`, 1 = `to`): centre and size linear, yaw along the shorter arc, pitch and
 /// roll likewise. Class, attributes and track come from `from`.

@@ -35,10 +35,7 @@ pub fn validate_comparison(c: &Comparison) -> Vec<ValidationError> {
         out.push(ValidationError::new("messages", "the conversation has no messages"));
     }
     if c.responses.len() < 2 {
-        out.push(ValidationError::new(
-            "responses",
-            format!("a comparison needs at least 2 responses, found {}", c.responses.len()),
-        ));
+        out.push(ValidationError::new("responses", format!("a comparison needs at least 2 responses, found {}", c.responses.len())));
     }
     out
 }

@@ -49,8 +49,7 @@ fn cohen_kappa_two_by_two() {
     // po = (20 + 15)/50 = 0.7
     // pe = (25/50)(30/50) + (25/50)(20/50) = 0.30 + 0.20 = 0.5
     // κ  = (0.7 − 0.5)/(1 − 0.5) = 0.4
-    let pairs: Vec<(u32, u32)> =
-        repeat((1, 1), 20).chain(repeat((1, 0), 5)).chain(repeat((0, 1), 10)).chain(repeat((0, 0), 15)).collect();
+    let pairs: Vec<(u32, u32)> = repeat((1, 1), 20).chain(repeat((1, 0), 5)).chain(repeat((0, 1), 10)).chain(repeat((0, 0), 15)).collect();
     close(cohen_kappa(&pairs).unwrap(), 0.4, 1e-15);
 }
 
@@ -61,12 +60,8 @@ fn cohen_kappa_three_labels_and_below_chance() {
     // po = 6/10; rater 1: 0→5, 1→2, 2→3; rater 2: 0→5, 1→4, 2→1
     // pe = (5·5 + 2·4 + 3·1)/100 = 36/100
     // κ  = (0.6 − 0.36)/(1 − 0.36) = 0.24/0.64 = 0.375
-    let pairs: Vec<(u32, u32)> = repeat((0, 0), 3)
-        .chain(repeat((1, 1), 2))
-        .chain(repeat((2, 2), 1))
-        .chain(repeat((0, 1), 2))
-        .chain(repeat((2, 0), 2))
-        .collect();
+    let pairs: Vec<(u32, u32)> =
+        repeat((0, 0), 3).chain(repeat((1, 1), 2)).chain(repeat((2, 2), 1)).chain(repeat((0, 1), 2)).chain(repeat((2, 0), 2)).collect();
     close(cohen_kappa(&pairs).unwrap(), 0.375, 1e-15);
 
     // Always disagreeing: po = 0, pe = (1·1 + 1·1)/4 = 0.5, κ = −0.5/0.5 = −1.
@@ -199,10 +194,7 @@ fn krippendorff_alpha_small_example_by_hand() {
     close(krippendorff_alpha(&units, Metric::Interval).unwrap(), 23.0 / 38.0, 1e-12);
 
     // Ordinal depends only on order: relabelling 1, 2, 3 as −5, 0.5, 100 changes nothing.
-    let relabelled: Vec<Vec<Option<f64>>> = units
-        .iter()
-        .map(|u| u.iter().map(|v| v.map(|x| [-5.0, 0.5, 100.0][x as usize - 1])).collect())
-        .collect();
+    let relabelled: Vec<Vec<Option<f64>>> = units.iter().map(|u| u.iter().map(|v| v.map(|x| [-5.0, 0.5, 100.0][x as usize - 1])).collect()).collect();
     close(krippendorff_alpha(&relabelled, Metric::Ordinal).unwrap(), 1271.0 / 2156.0, 1e-12);
 }
 
@@ -291,10 +283,7 @@ fn bradley_terry_two_models_is_the_win_ratio() {
     close(rating(&board, 1).unwrap(), 1000.0 - gap / 2.0, 1e-9);
 
     // Ties are half a win each: 5 wins, 3 losses, 4 ties → W = (7, 5) → gap 400·log10(7/5) = 58.4508.
-    let data: Vec<Battle> = battles(0, 1, Outcome::AWins, 5)
-        .chain(battles(0, 1, Outcome::BWins, 3))
-        .chain(battles(0, 1, Outcome::Tie, 4))
-        .collect();
+    let data: Vec<Battle> = battles(0, 1, Outcome::AWins, 5).chain(battles(0, 1, Outcome::BWins, 3)).chain(battles(0, 1, Outcome::Tie, 4)).collect();
     let board = bradley_terry(2, &data, &BtOptions { rounds: 0, ..BtOptions::default() });
     close(rating(&board, 0).unwrap() - rating(&board, 1).unwrap(), 400.0 * 1.4f64.log10(), 1e-9);
     assert_eq!(row(&board, 0).wins, 7.0);

@@ -107,9 +107,7 @@ impl PluginEngine {
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
             match kind {
                 PluginKind::Task => bindings::task::TaskPlugin::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?,
-                PluginKind::Exporter => {
-                    bindings::exporter::ExporterPlugin::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?
-                }
+                PluginKind::Exporter => bindings::exporter::ExporterPlugin::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?,
             }
             Ok(linker)
         };

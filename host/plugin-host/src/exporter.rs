@@ -7,10 +7,10 @@ use crate::error::{Failure, PluginError};
 use crate::manifest::Manifest;
 use crate::output::{LeftStaging, OutputDir, OutputError};
 use crate::sandbox::{self, HostState, LogLine};
-use crate::task::{option_from_wit, PluginOption};
+use crate::task::{PluginOption, option_from_wit};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use wasmtime::component::Resource;
 
 /// Where an export's records come from: one JSON object per record (the SDK's `ExportRecord`), in
@@ -52,11 +52,9 @@ impl ExportState {
                 Failure::OutputCap,
                 format!("the export went over its output cap of {} MiB (manifest `limits.output-mib`)", cap >> 20),
             )),
-            Err(OutputError::Files(cap)) => Err(self.fail(
-                "run",
-                Failure::OutputCap,
-                format!("the export went over its cap of {cap} files (manifest `limits.output-files`)"),
-            )),
+            Err(OutputError::Files(cap)) => {
+                Err(self.fail("run", Failure::OutputCap, format!("the export went over its cap of {cap} files (manifest `limits.output-files`)")))
+            }
             Err(OutputError::Host(message)) => Err(self.fail("run", Failure::Host, message)),
         }
     }
@@ -215,7 +213,11 @@ impl ExporterPlugin {
                     &self.manifest.id,
                     "options",
                     Failure::Refused,
-                    format!("unknown option {name:?}; {} takes: {}", self.manifest.id, if known.is_empty() { "none".into() } else { known.join(", ") }),
+                    format!(
+                        "unknown option {name:?}; {} takes: {}",
+                        self.manifest.id,
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
                 ));
             };
             if !spec.choices.is_empty() && !spec.choices.contains(value) {

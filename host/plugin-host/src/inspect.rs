@@ -1,8 +1,8 @@
 //! What a component imports and exports, checked before it may run.
 
 use crate::manifest::API_VERSION;
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ComponentKind {

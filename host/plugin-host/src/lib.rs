@@ -23,10 +23,10 @@ pub use engine::{EngineStats, HostConfig, PluginEngine};
 pub use error::{Failure, PluginError};
 pub use exporter::{ExportOutcome, ExporterInfo, ExporterPlugin, RecordSource};
 pub use inspect::{ComponentKind, Declared};
-pub use manifest::{Limits, Manifest, PluginKind, API_VERSION};
+pub use manifest::{API_VERSION, Limits, Manifest, PluginKind};
 pub use output::{LeftStaging, check_relative_path};
-pub use registry::{project_plugin_dir, user_plugin_dir, BundledPlugin, PluginEntry, PluginSource, Registry};
+pub use registry::{BundledPlugin, PluginEntry, PluginSource, Registry, project_plugin_dir, user_plugin_dir};
 pub use sandbox::LogLine;
-pub use task::{PluginOption, 
-    Attribute, AttributeKind, CloudChunk, Finding, LabelClass, Question, QuestionKind, Severity, Subject, TaskInfo, TaskPlugin,
+pub use task::{
+    Attribute, AttributeKind, CloudChunk, Finding, LabelClass, PluginOption, Question, QuestionKind, Severity, Subject, TaskInfo, TaskPlugin,
 };

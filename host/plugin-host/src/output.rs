@@ -27,8 +27,8 @@ const QUOTE_CHARS: usize = 100;
 
 /// Names Windows reserves for devices, with or without an extension (`CON`, `nul.txt`, `COM1`…).
 const RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3",
-    "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5",
+    "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 /// The path as an error quotes it: Rust's escapes (a newline shows as `\n`), at most 100 characters.
@@ -105,8 +105,7 @@ impl OutputDir {
     /// and makes a staging directory of its own there.
     pub fn new(destination: &Path, cap: u64, max_files: u64) -> Result<OutputDir, String> {
         std::fs::create_dir_all(destination).map_err(|e| format!("cannot create {}: {e}", destination.display()))?;
-        let destination =
-            destination.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", destination.display()))?;
+        let destination = destination.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", destination.display()))?;
         let cleaned = remove_left_staging(&destination)?;
         let staging = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
@@ -244,7 +243,12 @@ impl OutputDir {
             Ok(meta) if staged_is_dir && (meta.is_dir() || meta.file_type().is_symlink()) => {
                 let real = target.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", target.display()))?;
                 if !real.starts_with(&self.destination) || !real.is_dir() {
-                    return Err(format!("output path {}: {} leads outside the destination (to {})", relative.display(), target.display(), real.display()));
+                    return Err(format!(
+                        "output path {}: {} leads outside the destination (to {})",
+                        relative.display(),
+                        target.display(),
+                        real.display()
+                    ));
                 }
                 let mut entries: Vec<PathBuf> = std::fs::read_dir(&staged)
                     .map_err(|e| format!("cannot read {}: {e}", staged.display()))?
@@ -269,8 +273,7 @@ fn remove_left_staging(destination: &Path) -> Result<Vec<LeftStaging>, String> {
     let entries = std::fs::read_dir(destination).map_err(|e| format!("cannot read {}: {e}", destination.display()))?;
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        let is_staging = entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX)
-            && entry.file_type().is_ok_and(|t| t.is_dir());
+        let is_staging = entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX) && entry.file_type().is_ok_and(|t| t.is_dir());
         if !is_staging || !left_behind(&path) {
             continue;
         }
@@ -294,10 +297,7 @@ fn left_behind(staging: &Path) -> bool {
 /// Files under `dir`, for the message about removing it.
 fn walkdir_count(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| if e.file_type().is_ok_and(|t| t.is_dir()) { walkdir_count(&e.path()) } else { 1 })
-        .sum()
+    entries.filter_map(Result::ok).map(|e| if e.file_type().is_ok_and(|t| t.is_dir()) { walkdir_count(&e.path()) } else { 1 }).sum()
 }
 
 pub(crate) enum OutputError {

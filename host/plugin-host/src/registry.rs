@@ -96,7 +96,9 @@ impl Registry {
         let mut registry = Registry::default();
         for plugin in bundled {
             match Manifest::parse(plugin.manifest, Path::new("(bundled)/plugin.toml")) {
-                Ok(manifest) => registry.add(PluginEntry { manifest, source: PluginSource::Bundled, overrides: vec![], wasm: Wasm::Static(plugin.wasm) }),
+                Ok(manifest) => {
+                    registry.add(PluginEntry { manifest, source: PluginSource::Bundled, overrides: vec![], wasm: Wasm::Static(plugin.wasm) })
+                }
                 Err(e) => registry.problems.push(e),
             }
         }
@@ -116,9 +118,8 @@ impl Registry {
         dirs.sort();
         for dir in dirs {
             let path = dir.join("plugin.toml");
-            let manifest = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .and_then(|text| Manifest::parse(&text, &path));
+            let manifest =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| Manifest::parse(&text, &path));
             match manifest {
                 Ok(manifest) => {
                     let wasm = dir.join(&manifest.wasm);
@@ -177,7 +178,8 @@ mod tests {
     fn write_plugin(root: &Path, dir: &str, id: &str) {
         let d = root.join(dir);
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("plugin.toml"), format!("id = \"{id}\"\nname = \"{id}\"\nversion = \"1.0.0\"\napi = \"1.0.0\"\nkind = \"exporter\"\n")).unwrap();
+        std::fs::write(d.join("plugin.toml"), format!("id = \"{id}\"\nname = \"{id}\"\nversion = \"1.0.0\"\napi = \"1.0.0\"\nkind = \"exporter\"\n"))
+            .unwrap();
         std::fs::write(d.join("plugin.wasm"), b"\0asm").unwrap();
     }
 

@@ -4,8 +4,8 @@
 use crate::bindings::task::cairn::plugin::host::{self, LogLevel};
 use crate::error::{Failure, PluginError};
 use crate::exporter::ExportState;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -183,15 +183,12 @@ pub(crate) fn classify(plugin: &str, call: &str, err: wasmtime::Error, state: &H
     let cancelled = state.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
     let (failure, message) = match err.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) if cancelled => (Failure::Timeout, "cancelled".to_string()),
-        Some(wasmtime::Trap::Interrupt) => {
-            (Failure::Timeout, format!("no progress for {timeout_ms} ms; the call was stopped"))
-        }
+        Some(wasmtime::Trap::Interrupt) => (Failure::Timeout, format!("no progress for {timeout_ms} ms; the call was stopped")),
         Some(wasmtime::Trap::StackOverflow) => (Failure::StackOverflow, "the call recursed past the stack limit".to_string()),
         // Compiled Rust keeps most of its stack in linear memory; running off its end is this trap.
-        Some(wasmtime::Trap::MemoryOutOfBounds) => (
-            Failure::Trap,
-            "memory access out of bounds (a recursion too deep for the plugin's stack, or a bug in the plugin)".to_string(),
-        ),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            (Failure::Trap, "memory access out of bounds (a recursion too deep for the plugin's stack, or a bug in the plugin)".to_string())
+        }
         Some(wasmtime::Trap::UnreachableCodeReached) => {
             let tail = state.stderr_tail();
             let message = if tail.is_empty() { "the plugin panicked".to_string() } else { format!("the plugin panicked: {tail}") };

@@ -1,8 +1,8 @@
 //! Task plugins: what is annotated (classes, attributes, questions), checks on annotations, and
 //! proposed annotations. Every result is checked before the host uses it.
 
-use crate::bindings::task::exports::cairn::plugin::task as wit;
 use crate::bindings::task::cairn::plugin::types as wit_types;
+use crate::bindings::task::exports::cairn::plugin::task as wit;
 use crate::bindings::task::{TaskPlugin as Bindings, TaskPluginPre};
 use crate::engine::{Granted, PluginEngine};
 use crate::error::{Failure, PluginError};

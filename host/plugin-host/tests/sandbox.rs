@@ -234,7 +234,8 @@ fn malformed_task_results_are_caught_and_the_task_keeps_working() {
     let err = task.prelabel(&frame(1), None, &[]).unwrap_err();
     assert!(err.to_string().contains("unknown class \"spaceship\""), "{err}");
     let subject = cairn_plugin_host::Subject {
-        payload: serde_json::from_value(serde_json::json!({"kind": "cuboid", "center": [0, 0, 0], "size": [1, 1, 1], "yaw": 0, "class": "car"})).unwrap(),
+        payload: serde_json::from_value(serde_json::json!({"kind": "cuboid", "center": [0, 0, 0], "size": [1, 1, 1], "yaw": 0, "class": "car"}))
+            .unwrap(),
         point_count: None,
     };
     let err = task.validate(&frame(0), std::slice::from_ref(&subject), &[]).unwrap_err();
@@ -255,9 +256,12 @@ fn the_bundled_tasks_validate_real_annotations() {
     let car = cuboids.info().class("car").unwrap().clone();
     assert!(car.hotkey.is_some() && car.default_size.is_some());
     let good: cairn_model::Payload =
-        serde_json::from_value(serde_json::json!({"kind": "cuboid", "center": [1, 2, 0.8], "size": [4.5, 1.9, 1.6], "yaw": 0.3, "class": "car"})).unwrap();
-    let bad: cairn_model::Payload =
-        serde_json::from_value(serde_json::json!({"kind": "cuboid", "center": [1, 2, 0.8], "size": [4.5, 1.9, 1.6], "yaw": 0.3, "class": "spaceship"})).unwrap();
+        serde_json::from_value(serde_json::json!({"kind": "cuboid", "center": [1, 2, 0.8], "size": [4.5, 1.9, 1.6], "yaw": 0.3, "class": "car"}))
+            .unwrap();
+    let bad: cairn_model::Payload = serde_json::from_value(
+        serde_json::json!({"kind": "cuboid", "center": [1, 2, 0.8], "size": [4.5, 1.9, 1.6], "yaw": 0.3, "class": "spaceship"}),
+    )
+    .unwrap();
     let subjects = [
         cairn_plugin_host::Subject { payload: good.clone(), point_count: Some(200) },
         cairn_plugin_host::Subject { payload: bad, point_count: Some(200) },

@@ -1,7 +1,7 @@
+use crate::codec::{EncodedItem, encode_item};
 use crate::error::{At, Result, StoreError};
 use crate::project::{ensure_annotator, ensure_dataset};
 use crate::{Project, now_ms};
-use crate::codec::{EncodedItem, encode_item};
 use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, ContentHash, DatasetId, ItemData, ItemId, Modality, Payload};
 use rusqlite::{OptionalExtension, params};
 use std::path::Path;
@@ -12,9 +12,24 @@ pub struct BulkImport<'p> {
     tx: rusqlite::Transaction<'p>,
     path: &'p Path,
     now: i64,
-    /// The id the next revision gets, read once: nobody else writes during the transaction, and
-    /// knowing it lets an annotation be inserted already linked to its revision.
-    next_revision: Option<i64>,
+    /// The ids the next annotation and revision get, read once: nobody else writes during the
+    /// transaction, and knowing them lets an annotation be inserted already linked to its revision,
+    /// many rows to a statement.
+    next_ids: Option<(i64, i64)>,
+    /// Imported labels not yet inserted: written `LABELS_PER_INSERT` to a statement.
+    pending: Vec<PendingLabel>,
+}
+
+/// Rows one multi-row INSERT writes: per-statement work in SQLite is most of what a small row costs.
+const LABELS_PER_INSERT: usize = 64;
+
+struct PendingLabel {
+    annotation: i64,
+    revision: i64,
+    item: i64,
+    annotator: i64,
+    kind: &'static str,
+    json: String,
 }
 
 /// Whether an item was new or its content was already in the project.
@@ -53,9 +68,7 @@ impl Project {
 
     /// Switches the journal mode; SQLite declines (and says so) while other connections are open.
     fn set_journal_mode(&self, mode: &str) -> bool {
-        self.conn
-            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get::<_, String>(0))
-            .is_ok_and(|now| now.eq_ignore_ascii_case(mode))
+        self.conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get::<_, String>(0)).is_ok_and(|now| now.eq_ignore_ascii_case(mode))
     }
 
     fn bulk_transaction<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
@@ -64,7 +77,7 @@ impl Project {
         // again would be written twice.
         tx.execute_batch("PRAGMA cache_size = -1048576").at(&self.path)?;
         let finished = {
-            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms(), next_revision: None };
+            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms(), next_ids: None, pending: Vec::new() };
             match f(&mut bulk) {
                 Ok(out) => bulk.finish().map(|()| out).map_err(E::from),
                 Err(e) => Err(e), // dropping the transaction rolls it back, index included
@@ -84,8 +97,37 @@ impl BulkImport<'_> {
         ensure_annotator(&self.tx, self.path, name, kind)
     }
 
-    fn finish(self) -> Result<()> {
+    fn finish(mut self) -> Result<()> {
+        self.flush_labels()?;
         self.tx.commit().at(self.path)
+    }
+
+    /// Inserts the pending labels: their annotations, then their revisions.
+    fn flush_labels(&mut self) -> Result<()> {
+        use rusqlite::ToSql;
+        for rows in self.pending.chunks(LABELS_PER_INSERT) {
+            let values = |per_row: &str| vec![per_row; rows.len()].join(", ");
+            let mut insert = self
+                .tx
+                .prepare_cached(&format!(
+                    "INSERT INTO annotations (id, item_id, annotator_id, kind, payload, revision_id) VALUES {}",
+                    values("(?, ?, ?, ?, ?, ?)")
+                ))
+                .at(self.path)?;
+            let args = rows.iter().flat_map(|r| [&r.annotation as &dyn ToSql, &r.item, &r.annotator, &r.kind, &r.json, &r.revision]);
+            insert.execute(rusqlite::params_from_iter(args)).at(self.path)?;
+            let mut insert = self
+                .tx
+                .prepare_cached(&format!(
+                    "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state) VALUES {}",
+                    values("(?, ?, ?, 'import', ?, ?, ?, 'fixed')")
+                ))
+                .at(self.path)?;
+            let args = rows.iter().flat_map(|r| [&r.revision as &dyn ToSql, &r.annotator, &self.now, &r.annotation, &r.item, &r.json]);
+            insert.execute(rusqlite::params_from_iter(args)).at(self.path)?;
+        }
+        self.pending.clear();
+        Ok(())
     }
 
     /// Inserts an item; content already in the project is not added again.
@@ -115,34 +157,28 @@ impl BulkImport<'_> {
     pub fn import_annotation(&mut self, item: Inserted, annotator: AnnotatorId, payload: &Payload) -> Result<Option<AnnotationId>> {
         let json = serde_json::to_string(payload).expect("payload serializes");
         if let Inserted::Existing(id) = item {
-            let mut dup = self
-                .tx
-                .prepare_cached("SELECT 1 FROM annotations WHERE item_id = ?1 AND annotator_id = ?2 AND payload = ?3")
-                .at(self.path)?;
+            // The same label may be among those not inserted yet.
+            self.flush_labels()?;
+            let mut dup =
+                self.tx.prepare_cached("SELECT 1 FROM annotations WHERE item_id = ?1 AND annotator_id = ?2 AND payload = ?3").at(self.path)?;
             if dup.query_row(params![id.0, annotator.0, json], |_| Ok(())).optional().at(self.path)?.is_some() {
                 return Ok(None);
             }
         }
-        let item = item.id();
-        let revision = match self.next_revision {
-            Some(id) => id,
-            None => self.tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM revisions", [], |r| r.get(0)).at(self.path)?,
+        let (annotation, revision) = match self.next_ids {
+            Some(ids) => ids,
+            None => self
+                .tx
+                .query_row("SELECT (SELECT coalesce(max(id), 0) + 1 FROM annotations), (SELECT coalesce(max(id), 0) + 1 FROM revisions)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .at(self.path)?,
         };
-        self.next_revision = Some(revision + 1);
-        let mut insert_annotation = self
-            .tx
-            .prepare_cached("INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .at(self.path)?;
-        insert_annotation.execute(params![item.0, annotator.0, payload.kind().as_str(), json, revision]).at(self.path)?;
-        let annotation = self.tx.last_insert_rowid();
-        let mut insert_revision = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state)
-                 VALUES (?1, ?2, ?3, 'import', ?4, ?5, ?6, 'fixed')",
-            )
-            .at(self.path)?;
-        insert_revision.execute(params![revision, annotator.0, self.now, annotation, item.0, json]).at(self.path)?;
+        self.next_ids = Some((annotation + 1, revision + 1));
+        self.pending.push(PendingLabel { annotation, revision, item: item.id().0, annotator: annotator.0, kind: payload.kind().as_str(), json });
+        if self.pending.len() >= LABELS_PER_INSERT {
+            self.flush_labels()?;
+        }
         Ok(Some(AnnotationId(annotation)))
     }
 }

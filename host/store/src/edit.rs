@@ -134,9 +134,8 @@ fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target:
             Direction::Undo => (&target.after, &target.before),
             Direction::Redo => (&target.before, &target.after),
         };
-        let (current, by): (Option<String>, i64) = tx
-            .query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| Ok((r.get(0)?, r.get(1)?)))
-            .at(path)?;
+        let (current, by): (Option<String>, i64) =
+            tx.query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
         if &current != expected {
             return Err(StoreError::Conflict { action, annotation: AnnotationId(annotation), by });
         }
@@ -200,9 +199,7 @@ pub(crate) fn item_data(tx: &Transaction<'_>, path: &Path, item: ItemId) -> Resu
 
 fn live_annotation(tx: &Transaction<'_>, path: &Path, id: AnnotationId) -> Result<LiveAnnotation> {
     let row: Option<(i64, String, Option<String>)> = tx
-        .query_row("SELECT item_id, kind, payload FROM annotations WHERE id = ?1", [id.0], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row("SELECT item_id, kind, payload FROM annotations WHERE id = ?1", [id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .at(path)?;
     match row {
@@ -220,14 +217,12 @@ fn checked_json(payload: &Payload, item: &ItemData) -> Result<String> {
 }
 
 fn set_annotation(tx: &Transaction<'_>, path: &Path, annotation: i64, payload: Option<&str>, revision: i64) -> Result<()> {
-    tx.execute("UPDATE annotations SET payload = ?1, revision_id = ?2 WHERE id = ?3", params![payload, revision, annotation])
-        .at(path)?;
+    tx.execute("UPDATE annotations SET payload = ?1, revision_id = ?2 WHERE id = ?3", params![payload, revision, annotation]).at(path)?;
     Ok(())
 }
 
 pub(crate) fn drop_redo_stack(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId) -> Result<()> {
-    tx.execute("UPDATE revisions SET state = 'dropped' WHERE annotator_id = ?1 AND state = 'undone'", [annotator.0])
-        .at(path)?;
+    tx.execute("UPDATE revisions SET state = 'dropped' WHERE annotator_id = ?1 AND state = 'undone'", [annotator.0]).at(path)?;
     Ok(())
 }
 

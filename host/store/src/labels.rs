@@ -10,13 +10,7 @@ use std::path::Path;
 
 impl Project {
     /// Stores the given chunks of an item's point labels as one revision. Chunks not given are kept.
-    pub fn set_point_labels(
-        &mut self,
-        annotator: AnnotatorId,
-        item: ItemId,
-        active_ms: u64,
-        chunks: &[PointLabelChunk],
-    ) -> Result<RevisionId> {
+    pub fn set_point_labels(&mut self, annotator: AnnotatorId, item: ItemId, active_ms: u64, chunks: &[PointLabelChunk]) -> Result<RevisionId> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
         let ItemData::Frame(frame) = item_data(&tx, &path, item)? else {
@@ -26,10 +20,7 @@ impl Project {
         for c in chunks {
             let end = c.first_point() + c.labels.len() as u64;
             if c.labels.len() > POINT_LABEL_CHUNK as usize || end > points {
-                return Err(invalid(
-                    "labels",
-                    format!("chunk {} covers points up to {end}, but the frame has {points} points", c.chunk),
-                ));
+                return Err(invalid("labels", format!("chunk {} covers points up to {end}, but the frame has {points} points", c.chunk)));
             }
         }
         tx.execute(
@@ -50,16 +41,15 @@ impl Project {
 
     /// All stored label chunks of an item, in chunk order.
     pub fn point_labels(&self, item: ItemId) -> Result<Vec<PointLabelChunk>> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT chunk, labels FROM point_labels WHERE item_id = ?1 ORDER BY chunk").at(&self.path)?;
+        let mut stmt = self.conn.prepare_cached("SELECT chunk, labels FROM point_labels WHERE item_id = ?1 ORDER BY chunk").at(&self.path)?;
         let rows = stmt.query_map([item.0], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))).at(&self.path)?;
         let mut out = Vec::new();
         for row in rows {
             let (chunk, bytes) = row.at(&self.path)?;
-            out.push(PointLabelChunk::from_bytes(chunk, &bytes).map_err(|e| StoreError::Corrupt {
-                path: self.path.clone(),
-                detail: format!("point labels of item {item}: {e}"),
-            })?);
+            out.push(
+                PointLabelChunk::from_bytes(chunk, &bytes)
+                    .map_err(|e| StoreError::Corrupt { path: self.path.clone(), detail: format!("point labels of item {item}: {e}") })?,
+            );
         }
         Ok(out)
     }
@@ -70,9 +60,7 @@ fn invalid(field: &str, message: String) -> StoreError {
 }
 
 fn chunk_blob(tx: &Transaction<'_>, path: &Path, item: ItemId, chunk: u32) -> Result<Option<Vec<u8>>> {
-    tx.query_row("SELECT labels FROM point_labels WHERE item_id = ?1 AND chunk = ?2", params![item.0, chunk], |r| r.get(0))
-        .optional()
-        .at(path)
+    tx.query_row("SELECT labels FROM point_labels WHERE item_id = ?1 AND chunk = ?2", params![item.0, chunk], |r| r.get(0)).optional().at(path)
 }
 
 /// Records one chunk change under `revision` and makes `after` the current labels (None removes them).
@@ -106,17 +94,9 @@ fn write_chunk(
 type ChunkChange = (u32, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// Undoes (or redoes) a 'labels' revision, refusing when a later edit changed the same chunks.
-pub(crate) fn revert(
-    tx: &Transaction<'_>,
-    path: &Path,
-    annotator: AnnotatorId,
-    target: i64,
-    item: ItemId,
-    undo: bool,
-) -> Result<i64> {
+pub(crate) fn revert(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: i64, item: ItemId, undo: bool) -> Result<i64> {
     let changes: Vec<ChunkChange> = {
-        let mut stmt =
-            tx.prepare("SELECT chunk, before, after FROM point_label_changes WHERE revision_id = ?1 ORDER BY chunk").at(path)?;
+        let mut stmt = tx.prepare("SELECT chunk, before, after FROM point_label_changes WHERE revision_id = ?1 ORDER BY chunk").at(path)?;
         let rows = stmt.query_map([target], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).at(path)?;
         rows.collect::<rusqlite::Result<_>>().at(path)?
     };

@@ -24,15 +24,12 @@ pub use codec::{EncodedItem, comparison_content_hash, encode_item};
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};
 pub use project::Project;
-pub use quality::{AnnotatorQuality, Agreement, ModelRating, PairKappa, QualityOptions, QualityReport};
+pub use quality::{Agreement, AnnotatorQuality, ModelRating, PairKappa, QualityOptions, QualityReport};
 pub use queue::{AssignmentState, QueuePolicy};
 pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 /// Milliseconds since the Unix epoch, the store's clock.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -123,13 +123,8 @@ impl Project {
 
     /// Name, schema and creation time, from the `meta` table.
     pub fn info(&self) -> Result<ProjectInfo> {
-        let created: String =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| r.get(0)).at(&self.path)?;
-        Ok(ProjectInfo {
-            name: self.name()?,
-            schema_version: crate::SCHEMA_VERSION,
-            created_at_ms: created.parse().unwrap_or(0),
-        })
+        let created: String = self.conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| r.get(0)).at(&self.path)?;
+        Ok(ProjectInfo { name: self.name()?, schema_version: crate::SCHEMA_VERSION, created_at_ms: created.parse().unwrap_or(0) })
     }
 
     /// Finds an annotator by name, creating it on first use.
@@ -138,10 +133,7 @@ impl Project {
     }
 
     pub fn annotator_by_name(&self, name: &str) -> Result<Option<Annotator>> {
-        self.conn
-            .query_row("SELECT id, name, kind FROM annotators WHERE name = ?1", [name], annotator_row)
-            .optional()
-            .at(&self.path)
+        self.conn.query_row("SELECT id, name, kind FROM annotators WHERE name = ?1", [name], annotator_row).optional().at(&self.path)
     }
 
     pub fn annotators(&self) -> Result<Vec<Annotator>> {
@@ -160,11 +152,7 @@ impl Project {
         let rows = stmt
             .query_map([], |r| {
                 let modality: String = r.get(2)?;
-                Ok(Dataset {
-                    id: DatasetId(r.get(0)?),
-                    name: r.get(1)?,
-                    modality: Modality::parse(&modality).unwrap_or(Modality::Comparison),
-                })
+                Ok(Dataset { id: DatasetId(r.get(0)?), name: r.get(1)?, modality: Modality::parse(&modality).unwrap_or(Modality::Comparison) })
             })
             .at(&self.path)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
@@ -183,18 +171,15 @@ impl Project {
     /// Items whose source key matches, in import order (keys need not be unique across datasets).
     /// This scans the items table; callers that look up many keys should build a map once.
     pub fn items_by_key(&self, key: &str) -> Result<Vec<Item>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, dataset_id, key, content_hash, data FROM items WHERE key = ?1 ORDER BY id")
-            .at(&self.path)?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT id, dataset_id, key, content_hash, data FROM items WHERE key = ?1 ORDER BY id").at(&self.path)?;
         let rows = stmt.query_map([key], raw_item_row).at(&self.path)?;
         let raws = rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)?;
         raws.into_iter().map(|r| self.decode_item(r)).collect()
     }
 
     pub(crate) fn decode_item(&self, raw: RawItem) -> Result<Item> {
-        let data = crate::codec::decode_item(&raw.data)
-            .map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
+        let data = crate::codec::decode_item(&raw.data).map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
         let content_hash = <[u8; 16]>::try_from(raw.hash.as_slice()).map(ContentHash).map_err(|_| StoreError::BadItem {
             path: self.path.clone(),
             id: raw.id,
@@ -216,14 +201,12 @@ impl Project {
             .at(&self.path)?;
         let (id, order): (i64, String) = self
             .conn
-            .query_row(
-                "SELECT id, shown_order FROM assignments WHERE item_id = ?1 AND annotator_id = ?2",
-                params![item.0, annotator.0],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT id, shown_order FROM assignments WHERE item_id = ?1 AND annotator_id = ?2", params![item.0, annotator.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .at(&self.path)?;
-        let shown_order = serde_json::from_str(&order)
-            .map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
+        let shown_order =
+            serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
         Ok(cairn_model::Assignment { id: cairn_model::AssignmentId(id), item, annotator, shown_order, gold: false })
     }
 }
@@ -266,9 +249,8 @@ pub(crate) fn ensure_dataset(conn: &Connection, path: &Path, name: &str, modalit
         params![name, modality.as_str(), now_ms()],
     )
     .at(path)?;
-    let (id, existing): (i64, String) = conn
-        .query_row("SELECT id, modality FROM datasets WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .at(path)?;
+    let (id, existing): (i64, String) =
+        conn.query_row("SELECT id, modality FROM datasets WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
     if existing != modality.as_str() {
         return Err(StoreError::Invalid {
             what: "dataset".into(),

@@ -2,8 +2,8 @@
 //! Bradley–Terry leaderboard of the models, computed from the project's current verdicts and rankings
 //! with the pure statistics in `cairn_model::stats`.
 
-use crate::error::{At, Result};
 use crate::Project;
+use crate::error::{At, Result};
 use cairn_model::stats::{self, Battle, BtOptions, Metric, Outcome, PositionBias, ShownOutcome};
 use cairn_model::{AnnotatorKind, ItemData, Modality, Payload, PayloadKind, Winner};
 use serde::Serialize;
@@ -169,8 +169,7 @@ impl Project {
         })?;
 
         let shared: Vec<&BTreeMap<usize, (Winner, Option<f64>)>> = units.values().filter(|u| u.len() >= 2).collect();
-        let nominal: Vec<Vec<Option<u32>>> =
-            shared.iter().map(|u| (0..raters.len()).map(|r| u.get(&r).map(|(w, _)| code(*w))).collect()).collect();
+        let nominal: Vec<Vec<Option<u32>>> = shared.iter().map(|u| (0..raters.len()).map(|r| u.get(&r).map(|(w, _)| code(*w))).collect()).collect();
         let mut counts_by_size: BTreeMap<usize, u64> = BTreeMap::new();
         for u in &shared {
             *counts_by_size.entry(u.len()).or_default() += 1;
@@ -187,15 +186,20 @@ impl Project {
                 row
             })
             .collect();
-        let as_f64 = |rows: &[Vec<Option<u32>>]| -> Vec<Vec<Option<f64>>> { rows.iter().map(|r| r.iter().map(|v| v.map(f64::from)).collect()).collect() };
-        let strengths: Vec<Vec<Option<f64>>> =
-            shared.iter().map(|u| (0..raters.len()).map(|r| u.get(&r).and_then(|(_, s)| *s)).collect()).collect();
+        let as_f64 =
+            |rows: &[Vec<Option<u32>>]| -> Vec<Vec<Option<f64>>> { rows.iter().map(|r| r.iter().map(|v| v.map(f64::from)).collect()).collect() };
+        let strengths: Vec<Vec<Option<f64>>> = shared.iter().map(|u| (0..raters.len()).map(|r| u.get(&r).and_then(|(_, s)| *s)).collect()).collect();
         let mut cohen = Vec::new();
         for a in 0..raters.len() {
             for b in a + 1..raters.len() {
                 let pairs: Vec<(u32, u32)> = shared.iter().filter_map(|u| Some((code(u.get(&a)?.0), code(u.get(&b)?.0)))).collect();
                 if pairs.len() >= 2 {
-                    cohen.push(PairKappa { a: raters[a].clone(), b: raters[b].clone(), shared: pairs.len() as u64, kappa: stats::cohen_kappa(&pairs) });
+                    cohen.push(PairKappa {
+                        a: raters[a].clone(),
+                        b: raters[b].clone(),
+                        shared: pairs.len() as u64,
+                        kappa: stats::cohen_kappa(&pairs),
+                    });
                 }
             }
         }
@@ -249,7 +253,14 @@ impl Project {
         let leaderboard = board
             .rows
             .into_iter()
-            .map(|r| ModelRating { model: models[r.model].clone(), rating: r.rating, lower: r.lower, upper: r.upper, battles: r.battles, wins: r.wins })
+            .map(|r| ModelRating {
+                model: models[r.model].clone(),
+                rating: r.rating,
+                lower: r.lower,
+                upper: r.upper,
+                battles: r.battles,
+                wins: r.wins,
+            })
             .collect();
         Ok(QualityReport {
             judgments,

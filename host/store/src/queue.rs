@@ -5,11 +5,11 @@
 //! annotator set, items that annotator has answered are reference checks: they never enter the
 //! normal queue, and every `gold_every`-th assignment of an annotator is one of them.
 
-use crate::edit::{apply_in, Edit, EditOutcome};
+use crate::edit::{Edit, EditOutcome, apply_in};
 use crate::error::{At, Result, StoreError};
-use crate::{now_ms, Project};
+use crate::{Project, now_ms};
 use cairn_model::{AnnotatorId, Assignment, AssignmentId, DatasetId, ItemData, ItemId};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueuePolicy {
@@ -47,10 +47,8 @@ impl Project {
         if let Some(open) = self.open_assignment(annotator)? {
             return Ok(Some(open));
         }
-        let taken: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM assignments WHERE annotator_id = ?1", [annotator.0], |r| r.get(0))
-            .at(&self.path)?;
+        let taken: i64 =
+            self.conn.query_row("SELECT count(*) FROM assignments WHERE annotator_id = ?1", [annotator.0], |r| r.get(0)).at(&self.path)?;
         let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && (taken + 1) % policy.gold_every as i64 == 0;
         // Search on from the annotator's last item first: everything before it was theirs or full
         // when they passed it, so the next free item is almost always just after it. Items freed
@@ -132,8 +130,8 @@ impl Project {
             .optional()
             .at(&self.path)?;
         let Some((id, item, order, gold)) = row else { return Ok(None) };
-        let shown_order = serde_json::from_str(&order)
-            .map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
+        let shown_order =
+            serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
         Ok(Some(Assignment { id: AssignmentId(id), item: ItemId(item), annotator, shown_order, gold }))
     }
 
@@ -156,7 +154,10 @@ impl Project {
             .execute("UPDATE assignments SET state = 'done' WHERE id = ?1 AND annotator_id = ?2", params![assignment.id.0, assignment.annotator.0])
             .at(&path)?;
         if changed != 1 {
-            return Err(StoreError::Assignment { assignment: assignment.id, message: format!("it does not belong to annotator {}", assignment.annotator) });
+            return Err(StoreError::Assignment {
+                assignment: assignment.id,
+                message: format!("it does not belong to annotator {}", assignment.annotator),
+            });
         }
         tx.commit().at(&path)?;
         Ok(outcomes)
@@ -211,8 +212,8 @@ impl Project {
         let mut out = Vec::new();
         for row in rows {
             let (id, item, who, order, gold, state, skip_reason, flagged) = row.at(&self.path)?;
-            let shown_order = serde_json::from_str(&order)
-                .map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
+            let shown_order =
+                serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
             let assignment = Assignment { id: AssignmentId(id), item: ItemId(item), annotator: AnnotatorId(who), shown_order, gold };
             out.push(AssignmentState { assignment, state, skip_reason, flagged });
         }

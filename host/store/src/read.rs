@@ -1,9 +1,9 @@
 //! Reads: status counts, streaming walks over items and current annotations (what exporters consume),
 //! the revision history, and a check that the current state matches the log.
 
+use crate::Project;
 use crate::error::{At, Result, StoreError};
 use crate::project::raw_item_row;
-use crate::Project;
 use cairn_model::{
     Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, ExportRecord, Item, ItemData, ItemId, Modality, Payload, PayloadKind,
     ProjectInfo, RecordAnnotation, RevisionId,
@@ -147,11 +147,7 @@ impl Project {
     }
 
     /// Walks the current (live) annotations in item import order, optionally of one kind.
-    pub fn for_each_annotation<E>(
-        &self,
-        kind: Option<PayloadKind>,
-        mut f: impl FnMut(Annotation) -> Result<(), E>,
-    ) -> Result<(), E>
+    pub fn for_each_annotation<E>(&self, kind: Option<PayloadKind>, mut f: impl FnMut(Annotation) -> Result<(), E>) -> Result<(), E>
     where
         E: From<StoreError>,
     {
@@ -191,12 +187,8 @@ impl Project {
     where
         E: From<StoreError>,
     {
-        let datasets: std::collections::HashMap<_, _> = self
-            .datasets()?
-            .into_iter()
-            .filter(|d| modalities.is_empty() || modalities.contains(&d.modality))
-            .map(|d| (d.id, d.name))
-            .collect();
+        let datasets: std::collections::HashMap<_, _> =
+            self.datasets()?.into_iter().filter(|d| modalities.is_empty() || modalities.contains(&d.modality)).map(|d| (d.id, d.name)).collect();
         let mut stmt = self
             .conn
             .prepare(
@@ -277,13 +269,7 @@ impl Project {
         for row in rows {
             let (id, annotator, payload, revision) = row.at(&self.path)?;
             let payload = self.decode_payload(id, &payload)?;
-            out.push(Annotation {
-                id: AnnotationId(id),
-                item,
-                annotator: AnnotatorId(annotator),
-                payload,
-                revision: RevisionId(revision),
-            });
+            out.push(Annotation { id: AnnotationId(id), item, annotator: AnnotatorId(annotator), payload, revision: RevisionId(revision) });
         }
         Ok(out)
     }
@@ -293,11 +279,9 @@ impl Project {
     pub fn max_track_id(&self) -> Result<u64> {
         let top: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT MAX(json_extract(payload, '$.track_id')) FROM annotations WHERE kind = 'cuboid' AND payload IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT MAX(json_extract(payload, '$.track_id')) FROM annotations WHERE kind = 'cuboid' AND payload IS NOT NULL", [], |r| {
+                r.get(0)
+            })
             .at(&self.path)?;
         Ok(top.unwrap_or(0).max(0) as u64)
     }
@@ -316,12 +300,7 @@ impl Project {
     }
 
     fn decode_payload(&self, annotation: i64, json: &str) -> Result<Payload> {
-        serde_json::from_str(json).map_err(|source| StoreError::BadJson {
-            path: self.path.clone(),
-            table: "annotations",
-            id: annotation,
-            source,
-        })
+        serde_json::from_str(json).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "annotations", id: annotation, source })
     }
 
     /// The revision log, oldest first, optionally of one annotator.

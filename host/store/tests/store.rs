@@ -27,14 +27,7 @@ fn frame(points: u64) -> ItemData {
         source: SourceFile {
             path: "a.las".into(),
             byte_len: 1,
-            summary: CloudSummary {
-                format: CloudFormat::Las,
-                version: None,
-                encoding: None,
-                point_count: points,
-                bounds: None,
-                fields: vec![],
-            },
+            summary: CloudSummary { format: CloudFormat::Las, version: None, encoding: None, point_count: points, bounds: None, fields: vec![] },
         },
     })
 }
@@ -245,9 +238,7 @@ fn a_project_opens_and_waits_while_another_process_bulk_imports() {
     importer.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta VALUES ('importing', '1');").unwrap();
     let mut p = Project::open(&path).expect("opening does not fail while another process imports");
     assert_eq!(p.item_count().unwrap(), 3, "reads see the last committed state");
-    let writer = std::thread::spawn(move || {
-        p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).map(|_| p)
-    });
+    let writer = std::thread::spawn(move || p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).map(|_| p));
     std::thread::sleep(std::time::Duration::from_millis(300));
     importer.execute_batch("COMMIT; PRAGMA journal_mode = WAL;").unwrap();
     let p = writer.join().unwrap().expect("the edit waited for the import and then landed");
@@ -414,11 +405,15 @@ fn a_batch_of_edits_is_undone_and_redone_whole() {
     let (mut p, items, ann) = project_with_items(&path, 3);
     let alone = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
     let batch = p
-        .apply_all(ann, 500, &[
-            Edit::Create { item: items[1], payload: verdict(Winner::B) },
-            Edit::Create { item: items[2], payload: verdict(Winner::Tie) },
-            Edit::Update { annotation: alone.annotation, payload: verdict(Winner::BothBad) },
-        ])
+        .apply_all(
+            ann,
+            500,
+            &[
+                Edit::Create { item: items[1], payload: verdict(Winner::B) },
+                Edit::Create { item: items[2], payload: verdict(Winner::Tie) },
+                Edit::Update { annotation: alone.annotation, payload: verdict(Winner::BothBad) },
+            ],
+        )
         .unwrap();
     assert_eq!(batch.len(), 3);
     let u = p.undo(ann).unwrap().unwrap();
@@ -440,10 +435,14 @@ fn a_batch_of_edits_is_undone_and_redone_whole() {
     assert_eq!(history[1].active_ms, 500);
     // A refused edit inside a batch stores none of it.
     let before = p.history(None).unwrap().len();
-    let bad = p.apply_all(ann, 0, &[
-        Edit::Create { item: items[1], payload: verdict(Winner::A) },
-        Edit::Update { annotation: AnnotationId(9_999), payload: verdict(Winner::A) },
-    ]);
+    let bad = p.apply_all(
+        ann,
+        0,
+        &[
+            Edit::Create { item: items[1], payload: verdict(Winner::A) },
+            Edit::Update { annotation: AnnotationId(9_999), payload: verdict(Winner::A) },
+        ],
+    );
     assert!(bad.is_err());
     assert_eq!(p.history(None).unwrap().len(), before);
 }

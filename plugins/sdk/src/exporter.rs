@@ -1,8 +1,8 @@
 //! The exporter side: a trait, the records a run reads, the files it writes.
 
 use crate::bindings::cairn::plugin::export_io::{Dataset, Output as HostOutput};
-use crate::bindings::exports::cairn::plugin::exporter as wit;
 use crate::bindings::cairn::plugin::types as wit_types;
+use crate::bindings::exports::cairn::plugin::exporter as wit;
 use crate::info::{ExporterInfo, Options, Summary};
 use cairn_model::ExportRecord;
 

@@ -178,8 +178,7 @@ pub struct Options {
 impl Options {
     /// Declared defaults, overridden by the given pairs.
     pub fn new(declared: &[OptionSpec], given: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut values: BTreeMap<_, _> =
-            declared.iter().filter_map(|o| o.default.clone().map(|d| (o.name.clone(), d))).collect();
+        let mut values: BTreeMap<_, _> = declared.iter().filter_map(|o| o.default.clone().map(|d| (o.name.clone(), d))).collect();
         values.extend(given);
         Options { values }
     }

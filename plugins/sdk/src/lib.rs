@@ -56,10 +56,10 @@ pub mod prelude {
     pub use crate::info::*;
     pub use crate::log;
     pub use crate::model::*;
-    #[cfg(feature = "exporter")]
-    pub use crate::{export_exporter, run_in_memory, Exporter, Output, Records};
     #[cfg(feature = "task")]
-    pub use crate::{export_task, CloudChunk, Subject, Task};
+    pub use crate::{CloudChunk, Subject, Task, export_task};
+    #[cfg(feature = "exporter")]
+    pub use crate::{Exporter, Output, Records, export_exporter, run_in_memory};
     pub use std::io::Write as _;
 }
 

@@ -70,9 +70,11 @@ impl Policy {
         vec![
             OptionSpec::choice("ties", "ties and \"both bad\": drop them, or write both orders", &["drop", "both-ways"]),
             OptionSpec::choice("rankings", "how a ranking becomes pairs", &["all-pairs", "best-vs-rest", "adjacent"]),
-            OptionSpec::choice("annotators", "whose answers count: everyone, people, imported gold labels, models", &[
-                "all", "human", "source", "model",
-            ]),
+            OptionSpec::choice(
+                "annotators",
+                "whose answers count: everyone, people, imported gold labels, models",
+                &["all", "human", "source", "model"],
+            ),
             OptionSpec::text("min-agreement", "leave out items whose verdicts agree less than this share (0 to 1)", None),
         ]
     }

@@ -1,13 +1,13 @@
 //! Box edits. Every edit is one store revision, written at once (a crash loses nothing typed);
 //! undo and redo go through the store, so they also work after a restart.
 
-use super::{boxes_of, EditClock, Frames, LoadedCloud, Scene, SceneBox, Selection};
+use super::{EditClock, Frames, LoadedCloud, Scene, SceneBox, Selection, boxes_of};
 use crate::keys::{Action, KeyMap};
 use crate::{Annotator, Panels, Workspace};
 use bevy::prelude::*;
-use cairn_cloud::fit::{auto_fit, FitOptions};
+use cairn_cloud::fit::{FitOptions, auto_fit};
 use cairn_cloud::spatial::OrientedBox;
-use cairn_model::{fill_between_keyframes, normalize_angle, AnnotationId, AnnotatorId, AttributeValue, Cuboid, Payload};
+use cairn_model::{AnnotationId, AnnotatorId, AttributeValue, Cuboid, Payload, fill_between_keyframes, normalize_angle};
 use cairn_store::Edit;
 
 /// The attribute that marks a box made by interpolation; boxes without it are keyframes.
@@ -227,7 +227,11 @@ impl Editor<'_> {
         };
         let verb = if redo { "redo" } else { "undo" };
         let Some(outcome) = outcome else { return Ok(format!("nothing to {verb}")) };
-        let what = if outcome.steps > 1 { format!("{} changes from revision {}", outcome.steps, outcome.reverted.0) } else { format!("revision {}", outcome.reverted.0) };
+        let what = if outcome.steps > 1 {
+            format!("{} changes from revision {}", outcome.steps, outcome.reverted.0)
+        } else {
+            format!("revision {}", outcome.reverted.0)
+        };
         // A single change: go to its frame. A batch spans frames: stay.
         match self.frames.0.iter().position(|f| f.item == outcome.item) {
             Some(frame) if frame != self.scene.frame && outcome.steps == 1 => self.scene.wanted = Some(frame),
@@ -251,9 +255,17 @@ pub enum SceneRequest {
     GoToFrame(usize),
     Select(Option<AnnotationId>),
     /// Moves the selected box along / across its heading, up, and turns it (metres, radians).
-    Nudge { forward: f64, left: f64, up: f64, turn: f64 },
+    Nudge {
+        forward: f64,
+        left: f64,
+        up: f64,
+        turn: f64,
+    },
     /// Grows (or shrinks) the selected box along one axis: 0 length, 1 width, 2 height.
-    Resize { axis: usize, delta: f64 },
+    Resize {
+        axis: usize,
+        delta: f64,
+    },
     /// Replaces a box with what was typed in the panel.
     Replace(AnnotationId, Cuboid),
     AutoFit,

@@ -4,12 +4,12 @@
 
 use super::{LoadedCloud, Scene, SceneBox};
 use bevy::prelude::*;
-use cairn_cloud::spatial::{points_in_box, OrientedBox};
+use cairn_cloud::spatial::{OrientedBox, points_in_box};
 use cairn_model::{AnnotationId, ItemData, Payload};
 use cairn_plugin_host::{Attribute, LabelClass, Subject};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 /// The task plugin that describes boxes.
@@ -40,7 +40,14 @@ impl Classes {
     /// The class whose hotkey was pressed this frame (plain key, no modifiers). A hotkey that is
     /// also one of the view's keys belongs to the view (see [`Classes::hotkey_clashes`]).
     pub fn hotkey_class(&self, keys: &ButtonInput<KeyCode>, map: &crate::keys::KeyMap) -> Option<&str> {
-        if keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight, KeyCode::AltLeft, KeyCode::AltRight, KeyCode::ShiftLeft, KeyCode::ShiftRight]) {
+        if keys.any_pressed([
+            KeyCode::ControlLeft,
+            KeyCode::ControlRight,
+            KeyCode::AltLeft,
+            KeyCode::AltRight,
+            KeyCode::ShiftLeft,
+            KeyCode::ShiftRight,
+        ]) {
             return None;
         }
         self.list
@@ -128,7 +135,12 @@ impl FindingsPlugin {
                 let points: HashMap<AnnotationId, usize> = request
                     .boxes
                     .iter()
-                    .map(|b| (b.annotation, points_in_box(&request.cloud.cloud.positions, &OrientedBox::from_cuboid(&request.cloud.cloud, &b.cuboid)).len()))
+                    .map(|b| {
+                        (
+                            b.annotation,
+                            points_in_box(&request.cloud.cloud.positions, &OrientedBox::from_cuboid(&request.cloud.cloud, &b.cuboid)).len(),
+                        )
+                    })
                     .collect();
                 let subjects: Vec<Subject> = request
                     .boxes

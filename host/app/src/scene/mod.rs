@@ -14,12 +14,12 @@ pub mod render;
 use crate::keys::KeyMap;
 use crate::{ActiveView, View, Workspace};
 use bevy::prelude::*;
-use cairn_cloud::ground::{estimate_ground, GroundParams, Plane};
-use cairn_cloud::octree::Octree;
 use cairn_cloud::PointCloud;
+use cairn_cloud::ground::{GroundParams, Plane, estimate_ground};
+use cairn_cloud::octree::Octree;
 use cairn_model::{AnnotationId, Cuboid, ItemData, ItemId, Modality, Payload};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 
 pub use findings::{Classes, Findings};

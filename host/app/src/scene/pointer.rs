@@ -7,10 +7,10 @@
 //! from the cursor and tests set directly.
 
 use super::edit::{Editor, SceneStatus};
-use super::{local_center, rotation, Classes, EditClock, Frames, Scene, SceneBox, Selection};
+use super::{Classes, EditClock, Frames, Scene, SceneBox, Selection, local_center, rotation};
 use crate::{Annotator, Workspace};
-use bevy::input::mouse::MouseButtonInput;
 use bevy::input::ButtonState;
+use bevy::input::mouse::MouseButtonInput;
 use bevy::prelude::*;
 use cairn_model::{AnnotationId, Cuboid};
 
@@ -409,7 +409,15 @@ impl ToolCtx<'_> {
                 }
                 *self.tool = Tool::Idle;
                 let ground_z = self.cloud().ground_z(points[0].x, points[0].y);
-                let cuboid = box_from_clicks(points[0], points[1], points.get(2).copied(), ground_z, self.default_size(), &self.classes.current, self.scene.origin);
+                let cuboid = box_from_clicks(
+                    points[0],
+                    points[1],
+                    points.get(2).copied(),
+                    ground_z,
+                    self.default_size(),
+                    &self.classes.current,
+                    self.scene.origin,
+                );
                 self.create(cuboid);
             }
             Tool::Pressed { at, ground } => {
@@ -456,7 +464,8 @@ impl ToolCtx<'_> {
             self.status.message = "say who you are first (the name field at the top)".into();
             return;
         };
-        let mut editor = Editor { workspace: self.workspace, frames: self.frames, scene: self.scene, selection: self.selection, clock: self.clock, who };
+        let mut editor =
+            Editor { workspace: self.workspace, frames: self.frames, scene: self.scene, selection: self.selection, clock: self.clock, who };
         match f(&mut editor) {
             Ok(message) if !message.is_empty() => self.status.message = message,
             Ok(_) => {}
@@ -489,7 +498,15 @@ mod tests {
 
     #[test]
     fn three_clicks_make_a_box_on_the_clicked_side() {
-        let c = box_from_clicks(Vec3::new(0.0, 0.0, 0.0), Vec3::new(4.0, 0.0, 0.0), Some(Vec3::new(2.0, 2.0, 0.0)), 0.5, [4.5, 1.9, 1.6], "car", [100.0, 200.0, 10.0]);
+        let c = box_from_clicks(
+            Vec3::new(0.0, 0.0, 0.0),
+            Vec3::new(4.0, 0.0, 0.0),
+            Some(Vec3::new(2.0, 2.0, 0.0)),
+            0.5,
+            [4.5, 1.9, 1.6],
+            "car",
+            [100.0, 200.0, 10.0],
+        );
         assert_eq!(c.size, [4.0, 2.0, 1.6]);
         assert!((c.center[0] - 102.0).abs() < 1e-6 && (c.center[1] - 201.0).abs() < 1e-6);
         assert!((c.center[2] - (10.0 + 0.5 + 0.8)).abs() < 1e-6, "bottom on the ground: {:?}", c.center);
@@ -516,8 +533,14 @@ mod tests {
 
     #[test]
     fn rays_pick_the_nearest_box_and_its_handles() {
-        let near = SceneBox { annotation: cairn_model::AnnotationId(1), cuboid: box_from_clicks(Vec3::new(8.0, -1.0, 0.0), Vec3::new(12.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]) };
-        let far = SceneBox { annotation: cairn_model::AnnotationId(2), cuboid: box_from_clicks(Vec3::new(28.0, -1.0, 0.0), Vec3::new(32.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]) };
+        let near = SceneBox {
+            annotation: cairn_model::AnnotationId(1),
+            cuboid: box_from_clicks(Vec3::new(8.0, -1.0, 0.0), Vec3::new(12.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]),
+        };
+        let far = SceneBox {
+            annotation: cairn_model::AnnotationId(2),
+            cuboid: box_from_clicks(Vec3::new(28.0, -1.0, 0.0), Vec3::new(32.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]),
+        };
         let ray = (Vec3::new(0.0, -1.0, 0.7), Vec3::X);
         assert_eq!(pick_box(ray, [0.0; 3], &[far.clone(), near.clone()]), Some(1));
         assert_eq!(pick_box((Vec3::new(0.0, 5.0, 0.7), Vec3::X), [0.0; 3], &[far, near.clone()]), None);

@@ -32,7 +32,14 @@ pub fn run(points: u64, dir: Option<PathBuf>) -> Result<()> {
     let ours_one = rate(n, || one.install(|| cairn_cloud::read_bytes(&bytes, CloudFormat::Laz)).map_err(anyhow::Error::msg))?;
     let ours_all = rate(n, || cairn_cloud::read_bytes(&bytes, CloudFormat::Laz).map_err(anyhow::Error::msg))?;
     let laz_one = rate(n, || laz_decompress(&bytes))?;
-    figures.push(Figure::higher_better("LAZ read, 1 thread", ours_one / 1e6, "M pts/s", laz_one / 1e6, "laz::LasZipDecompressor, 1 thread", laz_one / 1e6));
+    figures.push(Figure::higher_better(
+        "LAZ read, 1 thread",
+        ours_one / 1e6,
+        "M pts/s",
+        laz_one / 1e6,
+        "laz::LasZipDecompressor, 1 thread",
+        laz_one / 1e6,
+    ));
     let threads = rayon::current_num_threads();
     figures.push(Figure::higher_better(
         if threads == 2 { "LAZ read, 2 threads" } else { "LAZ read, all threads" },

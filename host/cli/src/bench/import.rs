@@ -34,7 +34,7 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
     // Read once so that every contender starts from the page cache.
     std::io::copy(&mut std::fs::File::open(&jsonl)?, &mut std::io::sink())?;
 
-    let mut project = Project::create(&root.join("bench.cairn"))?;
+    let mut project = Project::create(root.join("bench.cairn"))?;
     let ours = rate(records, || {
         cairn_import::import_path(&mut project, &jsonl, &ImportOptions::default(), &mut |_, _| {}).map(|r| {
             assert_eq!(r.added, records, "every generated pair is new");
@@ -52,7 +52,14 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
     match python_import(&jsonl, &root.join("python.sqlite"), records) {
         Ok(seconds) => {
             let python = records as f64 / seconds;
-            figures.push(Figure::higher_better("import of HH-RLHF pairs", ours, "pairs/s", python, "the same script in Python (json, sqlite3)", python));
+            figures.push(Figure::higher_better(
+                "import of HH-RLHF pairs",
+                ours,
+                "pairs/s",
+                python,
+                "the same script in Python (json, sqlite3)",
+                python,
+            ));
         }
         Err(e) => eprintln!("note: the Python script was not run: {e:#}"),
     }

@@ -1,7 +1,7 @@
 //! `cairn bench judge`: with many comparisons in the project, how long opening takes, how long the
 //! next item takes to come up, and how long `cairn stats` takes.
 
-use super::{scratch_dir, Figure};
+use super::{Figure, scratch_dir};
 use anyhow::Result;
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, PayloadKind, Winner};
@@ -52,7 +52,14 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
     let bare = rusqlite::Connection::open(&path)?;
     let _: Vec<u8> = bare.query_row("SELECT data FROM items WHERE id = ?1", [first.item.0], |r| r.get(0))?;
     let bare_ms = started.elapsed().as_secs_f64() * 1e3;
-    figures.push(Figure::lower_better("open the project and show the first item", open_ms, "ms", 1_000.0, "bare SQLite open and one item row", bare_ms));
+    figures.push(Figure::lower_better(
+        "open the project and show the first item",
+        open_ms,
+        "ms",
+        1_000.0,
+        "bare SQLite open and one item row",
+        bare_ms,
+    ));
 
     // 2. The next item, after each submission, past the 90% already full.
     let mut current = first;
@@ -86,7 +93,14 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok(())
     })?;
     let read_s = started.elapsed().as_secs_f64();
-    figures.push(Figure::lower_better("cairn stats (agreement, leaderboard, bootstrap)", stats_s, "s", 2.0, "streaming the verdicts it reads", read_s));
+    figures.push(Figure::lower_better(
+        "cairn stats (agreement, leaderboard, bootstrap)",
+        stats_s,
+        "s",
+        2.0,
+        "streaming the verdicts it reads",
+        read_s,
+    ));
 
     super::print(&format!("judge: {records} comparisons"), &figures);
     Ok(())

@@ -25,11 +25,25 @@ pub struct Figure {
 }
 
 impl Figure {
-    pub fn higher_better(what: impl Into<Cow<'static, str>>, value: f64, unit: &'static str, goal: f64, baseline_what: impl Into<Cow<'static, str>>, baseline: f64) -> Self {
+    pub fn higher_better(
+        what: impl Into<Cow<'static, str>>,
+        value: f64,
+        unit: &'static str,
+        goal: f64,
+        baseline_what: impl Into<Cow<'static, str>>,
+        baseline: f64,
+    ) -> Self {
         Figure { what: what.into(), value, unit, goal, higher_is_better: true, baseline_what: baseline_what.into(), baseline }
     }
 
-    pub fn lower_better(what: impl Into<Cow<'static, str>>, value: f64, unit: &'static str, goal: f64, baseline_what: impl Into<Cow<'static, str>>, baseline: f64) -> Self {
+    pub fn lower_better(
+        what: impl Into<Cow<'static, str>>,
+        value: f64,
+        unit: &'static str,
+        goal: f64,
+        baseline_what: impl Into<Cow<'static, str>>,
+        baseline: f64,
+    ) -> Self {
         Figure { what: what.into(), value, unit, goal, higher_is_better: false, baseline_what: baseline_what.into(), baseline }
     }
 }

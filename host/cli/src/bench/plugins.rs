@@ -1,9 +1,9 @@
 //! `cairn bench plugins`: an export through the TRL exporter plugin, and what the plugin host costs
 //! (compiling, loading from the cache, instantiating, calling).
 
-use super::{best_ms, rate, scratch_dir, Figure};
-use cairn_app::records::StoreRecords;
+use super::{Figure, best_ms, rate, scratch_dir};
 use anyhow::{Context, Result};
+use cairn_app::records::StoreRecords;
 use cairn_import::ImportOptions;
 use cairn_model::{
     AnnotatorKind, CloudFormat, CloudSummary, ContentHash, Cuboid, Frame, ItemData, ItemId, Modality, PairwiseVerdict, Payload, PayloadKind,
@@ -52,7 +52,14 @@ pub fn run(records: u64, files: u64, dir: Option<PathBuf>) -> Result<()> {
         let project = Project::open(&project_path)?;
         crate::export::jsonl(&project, Some(&root.join("dump.jsonl")))
     })?;
-    figures.push(Figure::higher_better("export through trl-preference", export, "records/s", 100_000.0, "the built-in JSONL dump of the same project", dump));
+    figures.push(Figure::higher_better(
+        "export through trl-preference",
+        export,
+        "records/s",
+        100_000.0,
+        "the built-in JSONL dump of the same project",
+        dump,
+    ));
 
     // 2. Compiling the component, cold and from the on-disk cache.
     let wasm = entry.wasm()?;
@@ -68,7 +75,14 @@ pub fn run(records: u64, files: u64, dir: Option<PathBuf>) -> Result<()> {
         exporter.instantiate_only()?;
     }
     let instantiate_us = started.elapsed().as_secs_f64() * 1e6 / runs as f64;
-    figures.push(Figure::lower_better("instantiate from the pre-linked component", instantiate_us, "µs", 1_000.0, "one cached component load", cached * 1e3));
+    figures.push(Figure::lower_better(
+        "instantiate from the pre-linked component",
+        instantiate_us,
+        "µs",
+        1_000.0,
+        "one cached component load",
+        cached * 1e3,
+    ));
 
     // 4. Call overhead: validating nothing, against the host-side encoding that every call does anyway.
     let mut task = registry.get("cuboid-detection").context("the cuboid-detection plugin is bundled")?.load_task(&engine)?;
@@ -87,7 +101,14 @@ pub fn run(records: u64, files: u64, dir: Option<PathBuf>) -> Result<()> {
         std::hint::black_box(serde_json::to_string(std::hint::black_box(&item))?);
     }
     let encode_ns = started.elapsed().as_secs_f64() * 1e9 / calls as f64;
-    figures.push(Figure::lower_better("validate call with no annotations", call_ns, "ns", 10_000.0, "encoding its arguments on the host alone", encode_ns));
+    figures.push(Figure::lower_better(
+        "validate call with no annotations",
+        call_ns,
+        "ns",
+        10_000.0,
+        "encoding its arguments on the host alone",
+        encode_ns,
+    ));
 
     // 5. One small file per frame, as KITTI labels are written, against plain Rust creating the
     // same files (same names, same bytes) in a directory of its own.

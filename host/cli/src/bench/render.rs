@@ -4,7 +4,7 @@
 //! screen, beside decoding that file alone. Needs a display (on a
 //! server: under xvfb-run).
 
-use super::{scratch_dir, Figure};
+use super::{Figure, scratch_dir};
 use anyhow::{Context, Result};
 use cairn_app::render_bench::{RenderBench, RenderReport};
 use std::path::PathBuf;
@@ -53,10 +53,18 @@ pub fn run(file: Option<PathBuf>, points: u64, frames: u32, dir: Option<PathBuf>
         bench: Some(RenderBench { budgets, frames, report: report_path.clone() }),
         ..cairn_app::AppOptions::default()
     })?;
-    let report: RenderReport = serde_json::from_slice(&std::fs::read(&report_path).with_context(|| format!("no report at {}", report_path.display()))?)?;
+    let report: RenderReport =
+        serde_json::from_slice(&std::fs::read(&report_path).with_context(|| format!("no report at {}", report_path.display()))?)?;
 
     let mut figures = vec![
-        Figure::lower_better(format!("first picture of {n} points"), report.first_points_ms, "ms", decode_ms, "decoding the whole file alone", decode_ms),
+        Figure::lower_better(
+            format!("first picture of {n} points"),
+            report.first_points_ms,
+            "ms",
+            decode_ms,
+            "decoding the whole file alone",
+            decode_ms,
+        ),
         Figure::lower_better("whole frame on screen", report.first_picture_ms, "ms", decode_ms, "decoding the whole file alone", decode_ms),
     ];
     let empty = report.budgets.iter().find(|b| b.budget == 0).context("no figures for the empty frame")?;

@@ -27,7 +27,14 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
     })?;
     let stored_len: f64 = project.connection().query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
     let baseline = rate(records, || bare_import(&root.join("bare-import.sqlite"), records, stored_len as usize))?;
-    figures.push(Figure::higher_better("bulk import of comparisons", import, "records/s", 200_000.0, "bare SQLite inserts of same-size rows, same indexes and journal, one transaction", baseline));
+    figures.push(Figure::higher_better(
+        "bulk import of comparisons",
+        import,
+        "records/s",
+        200_000.0,
+        "bare SQLite inserts of same-size rows, same indexes and journal, one transaction",
+        baseline,
+    ));
 
     // 2. Durable single edits, against bare one-row SQLite commits with the same durability.
     let annotator = project.ensure_annotator("bench", AnnotatorKind::Human)?;
@@ -40,7 +47,14 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok(())
     })?;
     let bare = rate(edits, || bare_commits(&root.join("bare.sqlite"), edits))?;
-    figures.push(Figure::higher_better("durable edits (one revision each)", edit_rate, "commits/s", 300.0, "bare one-row INSERT commits, WAL + synchronous=FULL", bare));
+    figures.push(Figure::higher_better(
+        "durable edits (one revision each)",
+        edit_rate,
+        "commits/s",
+        300.0,
+        "bare one-row INSERT commits, WAL + synchronous=FULL",
+        bare,
+    ));
 
     // 3. Streaming read of all current annotations, against stepping the same rows without decoding.
     eprintln!("adding one verdict per item for the read benchmark …");
@@ -64,7 +78,14 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok(())
     })?;
     let raw = rate(live, || raw_scan(&project))?;
-    figures.push(Figure::higher_better("streaming read of current annotations", read, "records/s", 1_000_000.0, "stepping the same rows in SQLite without decoding", raw));
+    figures.push(Figure::higher_better(
+        "streaming read of current annotations",
+        read,
+        "records/s",
+        1_000_000.0,
+        "stepping the same rows in SQLite without decoding",
+        raw,
+    ));
 
     super::print(&format!("store: {records} comparisons, {edits} edits"), &figures);
     Ok(())
@@ -138,7 +159,9 @@ fn rusqlite_connection(path: &Path) -> Result<rusqlite::Connection> {
 }
 
 fn raw_scan(project: &Project) -> Result<()> {
-    let mut stmt = project.connection().prepare("SELECT id, item_id, annotator_id, payload, revision_id FROM annotations WHERE payload IS NOT NULL ORDER BY item_id, id")?;
+    let mut stmt = project
+        .connection()
+        .prepare("SELECT id, item_id, annotator_id, payload, revision_id FROM annotations WHERE payload IS NOT NULL ORDER BY item_id, id")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         std::hint::black_box(row.get_ref(3)?.as_bytes()?.len());

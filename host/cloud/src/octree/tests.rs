@@ -60,7 +60,12 @@ fn selection_keeps_to_the_budget_and_refines_near_the_eye() {
     let n = drawn_points(&tree, &sel);
     assert!(n <= 30_000 && n > 10_000, "{n} points drawn");
     // Nodes near the eye are drawn at a finer level than far ones.
-    let depth_near = sel.iter().filter(|s| tree.nodes[s.node as usize].bounds.min[0] <= 10.0 && tree.nodes[s.node as usize].bounds.max[0] >= 10.0).map(|s| tree.nodes[s.node as usize].depth).max().unwrap();
+    let depth_near = sel
+        .iter()
+        .filter(|s| tree.nodes[s.node as usize].bounds.min[0] <= 10.0 && tree.nodes[s.node as usize].bounds.max[0] >= 10.0)
+        .map(|s| tree.nodes[s.node as usize].depth)
+        .max()
+        .unwrap();
     let center_x = |s: &Selection| (tree.nodes[s.node as usize].bounds.min[0] + tree.nodes[s.node as usize].bounds.max[0]) / 2.0;
     let depth_far = sel.iter().filter(|s| center_x(s) < -40.0).map(|s| tree.nodes[s.node as usize].depth).max().unwrap();
     assert!(depth_near > depth_far, "near {depth_near}, far {depth_far}");

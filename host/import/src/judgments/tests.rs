@@ -124,9 +124,15 @@ fn ranking_by_index_as_number_or_digit_string() {
 
 #[test]
 fn ranking_refuses_unknown_and_ambiguous_names_and_bad_orders() {
-    err(json!({"item": "three", "annotator": "ana", "ranking": ["m1", "m2", "gpt"]}), "ranking: no response of item \"three\" comes from a model named \"gpt\" (its models: \"m1\", \"m2\", \"m3\")");
+    err(
+        json!({"item": "three", "annotator": "ana", "ranking": ["m1", "m2", "gpt"]}),
+        "ranking: no response of item \"three\" comes from a model named \"gpt\" (its models: \"m1\", \"m2\", \"m3\")",
+    );
     err(json!({"item": "anon", "annotator": "ana", "ranking": ["x", 1, 2]}), "its responses name no models; use indices 0 to 2");
-    err(json!({"item": "dup-models", "annotator": "ana", "ranking": ["m1", "m2", 2]}), "ranking: the model name \"m1\" is ambiguous in item \"dup-models\" (responses 0, 2 come from it)");
+    err(
+        json!({"item": "dup-models", "annotator": "ana", "ranking": ["m1", "m2", 2]}),
+        "ranking: the model name \"m1\" is ambiguous in item \"dup-models\" (responses 0, 2 come from it)",
+    );
     // The ambiguous model is still reachable by index.
     let j = parse(json!({"item": "dup-models", "annotator": "ana", "ranking": [2, "m2", 0]})).unwrap();
     assert_eq!(only_ranking(&j), [vec![2], vec![1], vec![0]]);

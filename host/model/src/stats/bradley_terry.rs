@@ -1,7 +1,7 @@
 //! Bradley–Terry ratings from pairwise battles, on the Elo scale, with bootstrap intervals.
 
-use crate::rng::SplitMix64;
 use crate::Winner;
+use crate::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -210,8 +210,7 @@ impl Tally {
             wins[battle.b] += score_b;
             counts[battle.a] += 1;
             counts[battle.b] += 1;
-            let (key, lo, hi) =
-                if battle.a < battle.b { ((battle.a, battle.b), score_a, score_b) } else { ((battle.b, battle.a), score_b, score_a) };
+            let (key, lo, hi) = if battle.a < battle.b { ((battle.a, battle.b), score_a, score_b) } else { ((battle.b, battle.a), score_b, score_a) };
             let entry = pairs.entry(key).or_insert((0.0, 0.0));
             entry.0 += lo;
             entry.1 += hi;

@@ -99,11 +99,7 @@ mod tests {
             key: key.to_string(),
             dataset: "arena".to_string(),
             item: ItemData::Comparison(Comparison {
-                messages: vec![
-                    Message::text(Role::User, "Hi"),
-                    Message::text(Role::Assistant, "Hello!"),
-                    Message::text(Role::User, "2+2?"),
-                ],
+                messages: vec![Message::text(Role::User, "Hi"), Message::text(Role::Assistant, "Hello!"), Message::text(Role::User, "2+2?")],
                 responses: vec![Response::new(Some("gpt-4"), "4"), Response::new(None, "Four"), Response::new(Some("claude"), "4.")],
                 metadata: serde_json::Value::Null,
             }),

@@ -111,11 +111,7 @@ mod tests {
         ExportRecord {
             key: key.to_string(),
             dataset: "hh".to_string(),
-            item: ItemData::Comparison(Comparison {
-                messages,
-                responses: replies.iter().map(|r| Response::new(None, *r)).collect(),
-                metadata,
-            }),
+            item: ItemData::Comparison(Comparison { messages, responses: replies.iter().map(|r| Response::new(None, *r)).collect(), metadata }),
             annotations: vec![annotation(PairwiseVerdict::new(Winner::A))],
         }
     }
@@ -212,7 +208,8 @@ mod tests {
             metadata: serde_json::Value::Null,
         };
         c.responses[0].own_messages = vec![Message::text(Role::User, "Tell me about owls’ eyes.")];
-        c.responses[1].own_messages = vec![Message::text(Role::User, "Cats?"), Message::text(Role::Assistant, "Sure!"), Message::text(Role::User, "Owls?")];
+        c.responses[1].own_messages =
+            vec![Message::text(Role::User, "Cats?"), Message::text(Role::Assistant, "Sure!"), Message::text(Role::User, "Owls?")];
         let record = |verdict: PairwiseVerdict| ExportRecord {
             key: "0".into(),
             dataset: "hh".into(),

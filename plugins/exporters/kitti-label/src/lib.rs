@@ -13,7 +13,7 @@
 //! (x_cam = -y, y_cam = -z, z_cam = x, so `rotation_y = -(yaw + π/2)`). There is no image, so the 2D
 //! box is zeros; pitch and roll have no place in KITTI and are dropped.
 
-use cairn_plugin_sdk::frames::{frame_of, path_segment, Sequences};
+use cairn_plugin_sdk::frames::{Sequences, frame_of, path_segment};
 use cairn_plugin_sdk::prelude::*;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
@@ -23,7 +23,9 @@ pub struct KittiLabel;
 impl Exporter for KittiLabel {
     fn describe() -> ExporterInfo {
         ExporterInfo::new("kitti-label", "KITTI labels", &["cuboid"])
-            .describe("KITTI object label_2 files (one per frame) or tracking label_02 files (one per sequence), boxes in rectified camera coordinates.")
+            .describe(
+                "KITTI object label_2 files (one per frame) or tracking label_02 files (one per sequence), boxes in rectified camera coordinates.",
+            )
             .option(OptionSpec::choice(
                 "variant",
                 "object: label_2, a file per frame; tracking: label_02, a file per sequence with frame and track id on each line",
@@ -113,8 +115,7 @@ struct Calibration {
 
 impl Calibration {
     /// The convention used without calibration: x_cam = -y, y_cam = -z, z_cam = x.
-    const AXES: Calibration =
-        Calibration { rotation: [[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]], translation: [0.0; 3] };
+    const AXES: Calibration = Calibration { rotation: [[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]], translation: [0.0; 3] };
 
     /// Reads `Tr_velo_to_cam` (3×4, row-major) and `R0_rect` (3×3, identity when missing) from a KITTI
     /// calib file, giving `R0_rect · Tr_velo_to_cam`. The tracking set's spellings `Tr_velo_cam` and
@@ -246,7 +247,6 @@ impl std::fmt::Display for Fixed {
         f.write_str(if text == "-0.00" { "0.00" } else { &text })
     }
 }
-
 
 /// Label files as they are written.
 struct Files {

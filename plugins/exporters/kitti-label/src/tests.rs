@@ -3,16 +3,7 @@ use std::collections::BTreeMap;
 use std::f64::consts::FRAC_PI_2;
 
 fn cuboid(center: [f64; 3], yaw: f64, class: &str) -> Cuboid {
-    Cuboid {
-        center,
-        size: [4.0, 2.0, 1.5],
-        yaw,
-        pitch: 0.0,
-        roll: 0.0,
-        class: class.into(),
-        attributes: BTreeMap::new(),
-        track_id: None,
-    }
+    Cuboid { center, size: [4.0, 2.0, 1.5], yaw, pitch: 0.0, roll: 0.0, class: class.into(), attributes: BTreeMap::new(), track_id: None }
 }
 
 fn frame(key: &str, sequence: Option<&str>, index: u32, boxes: Vec<Cuboid>) -> ExportRecord {
@@ -152,30 +143,30 @@ fn class_names_and_attributes() {
     };
     assert_eq!(with("dontcare", &[]), ("DontCare".into(), "0.00".into(), "0".into()));
     assert_eq!(with("person_sitting", &[("truncated", AttributeValue::Bool(true))]).0, "Person_sitting");
-    assert_eq!(with("bus", &[("truncated", AttributeValue::Bool(true)), ("occluded", AttributeValue::Bool(true))]), (
-        "Bus".into(),
-        "1.00".into(),
-        "1".into()
-    ));
-    assert_eq!(with("traffic cone", &[("truncated", AttributeValue::Number(0.3)), ("occluded", AttributeValue::Number(2.6))]), (
-        "Traffic_cone".into(),
-        "0.30".into(),
-        "3".into()
-    ));
-    assert_eq!(with("van", &[("truncated", AttributeValue::Bool(false)), ("occluded", AttributeValue::Number(7.0))]), (
-        "Van".into(),
-        "0.00".into(),
-        "3".into()
-    ));
+    assert_eq!(
+        with("bus", &[("truncated", AttributeValue::Bool(true)), ("occluded", AttributeValue::Bool(true))]),
+        ("Bus".into(), "1.00".into(), "1".into())
+    );
+    assert_eq!(
+        with("traffic cone", &[("truncated", AttributeValue::Number(0.3)), ("occluded", AttributeValue::Number(2.6))]),
+        ("Traffic_cone".into(), "0.30".into(), "3".into())
+    );
+    assert_eq!(
+        with("van", &[("truncated", AttributeValue::Bool(false)), ("occluded", AttributeValue::Number(7.0))]),
+        ("Van".into(), "0.00".into(), "3".into())
+    );
     assert_eq!(with("car", &[("occluded", AttributeValue::Text("2".into()))]).2, "2");
 }
 
 #[test]
 fn one_sequence_writes_a_flat_label_2_with_empty_files_for_empty_frames() {
-    let files = export(&[], &[
-        frame("000000.bin", Some("drive"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "car"), cuboid([5.0, 1.0, 0.0], 0.0, "cyclist")]),
-        frame("000001.bin", Some("drive"), 1, vec![]),
-    ])
+    let files = export(
+        &[],
+        &[
+            frame("000000.bin", Some("drive"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "car"), cuboid([5.0, 1.0, 0.0], 0.0, "cyclist")]),
+            frame("000001.bin", Some("drive"), 1, vec![]),
+        ],
+    )
     .unwrap();
     assert_eq!(files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["label_2/000000.txt", "label_2/000001.txt"]);
     assert_eq!(files[0].1.lines().count(), 2);
@@ -184,11 +175,14 @@ fn one_sequence_writes_a_flat_label_2_with_empty_files_for_empty_frames() {
 
 #[test]
 fn several_sequences_get_a_folder_each() {
-    let files = export(&[], &[
-        frame("a0.bin", Some("a"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "car")]),
-        frame("a1.bin", Some("a"), 1, vec![]),
-        frame("b0.bin", Some("b"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "van")]),
-    ])
+    let files = export(
+        &[],
+        &[
+            frame("a0.bin", Some("a"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "car")]),
+            frame("a1.bin", Some("a"), 1, vec![]),
+            frame("b0.bin", Some("b"), 0, vec![cuboid([10.0, 0.0, 0.0], 0.0, "van")]),
+        ],
+    )
     .unwrap();
     let paths: Vec<_> = files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(paths, ["label_2/a/000000.txt", "label_2/a/000001.txt", "label_2/b/000000.txt"]);
@@ -199,11 +193,14 @@ fn several_sequences_get_a_folder_each() {
 fn tracking_writes_one_file_per_sequence_with_frame_and_track_id() {
     let mut tracked = cuboid([10.0, 0.0, 0.0], 0.0, "car");
     tracked.track_id = Some(7);
-    let files = export(&[("variant", "tracking")], &[
-        frame("a0.bin", Some("a"), 0, vec![tracked.clone()]),
-        frame("a1.bin", Some("a"), 1, vec![tracked, cuboid([5.0, 0.0, 0.0], 0.0, "pedestrian")]),
-        frame("b0.bin", Some("b"), 0, vec![]),
-    ])
+    let files = export(
+        &[("variant", "tracking")],
+        &[
+            frame("a0.bin", Some("a"), 0, vec![tracked.clone()]),
+            frame("a1.bin", Some("a"), 1, vec![tracked, cuboid([5.0, 0.0, 0.0], 0.0, "pedestrian")]),
+            frame("b0.bin", Some("b"), 0, vec![]),
+        ],
+    )
     .unwrap();
     let paths: Vec<_> = files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(paths, ["label_02/0000.txt", "label_02/0001.txt"]);
@@ -220,9 +217,8 @@ fn tracking_writes_one_file_per_sequence_with_frame_and_track_id() {
 fn errors_name_the_record() {
     let twice = export(&[], &[frame("x.bin", Some("a"), 3, vec![]), frame("y.bin", Some("a"), 3, vec![])]).unwrap_err();
     assert!(twice.starts_with("item y.bin:") && twice.contains("appears twice"), "{twice}");
-    let resumed =
-        export(&[], &[frame("a0.bin", Some("a"), 0, vec![]), frame("b0.bin", Some("b"), 0, vec![]), frame("a1.bin", Some("a"), 1, vec![])])
-            .unwrap_err();
+    let resumed = export(&[], &[frame("a0.bin", Some("a"), 0, vec![]), frame("b0.bin", Some("b"), 0, vec![]), frame("a1.bin", Some("a"), 1, vec![])])
+        .unwrap_err();
     assert!(resumed.starts_with("item a1.bin:"), "{resumed}");
     let mut bad = cuboid([10.0, 0.0, 0.0], 0.0, "car");
     bad.attributes.insert("occluded".into(), AttributeValue::Text("mostly".into()));

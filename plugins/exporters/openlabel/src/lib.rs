@@ -11,17 +11,18 @@
 //! `frames` inside the root. Until a second sequence appears the frames of the first are held back,
 //! because only then is it known whether they go to `openlabel.json`.
 
-use cairn_plugin_sdk::frames::{frame_of, path_segment, Sequences};
+use cairn_plugin_sdk::frames::{Sequences, frame_of, path_segment};
 use cairn_plugin_sdk::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct OpenLabel;
 
 impl Exporter for OpenLabel {
     fn describe() -> ExporterInfo {
-        ExporterInfo::new("openlabel", "ASAM OpenLABEL", &["cuboid"])
-            .describe("ASAM OpenLABEL 1.0.0 JSON: 3D boxes per frame in the LiDAR frame, one object per track; one file per sequence when there are several.")
+        ExporterInfo::new("openlabel", "ASAM OpenLABEL", &["cuboid"]).describe(
+            "ASAM OpenLABEL 1.0.0 JSON: 3D boxes per frame in the LiDAR frame, one object per track; one file per sequence when there are several.",
+        )
     }
 
     fn run(_options: &Options, records: &mut Records, out: &mut Output) -> Result<Summary, String> {
@@ -111,8 +112,7 @@ impl Export {
     fn end(&mut self, out: &mut Output, document: Document) -> Result<(), String> {
         let mut text = Vec::from(&b"\n},\"objects\":{"[..]);
         for (uid, object) in document.objects.iter().enumerate() {
-            let intervals: Vec<Value> =
-                object.intervals.iter().map(|[start, end]| json!({"frame_start": start, "frame_end": end})).collect();
+            let intervals: Vec<Value> = object.intervals.iter().map(|[start, end]| json!({"frame_start": start, "frame_end": end})).collect();
             let value = json!({"name": format!("{}-{uid}", object.class), "type": object.class, "frame_intervals": intervals});
             text.extend_from_slice(format!("{}\n\"{uid}\":", if uid == 0 { "" } else { "," }).as_bytes());
             serde_json::to_writer(&mut text, &value).map_err(|e| e.to_string())?;
@@ -163,8 +163,7 @@ impl Document {
             objects.entry(uid).or_default().push(box3d);
             summary.written += 1;
         }
-        let objects: BTreeMap<usize, Value> =
-            objects.into_iter().map(|(uid, boxes)| (uid, json!({"object_data": {"cuboid": boxes}}))).collect();
+        let objects: BTreeMap<usize, Value> = objects.into_iter().map(|(uid, boxes)| (uid, json!({"object_data": {"cuboid": boxes}}))).collect();
         let value = json!({"objects": objects, "frame_properties": {"streams": {"lidar": {"uri": frame.source.path}}}});
         let mut text = format!("{}\n\"{}\":", if self.frames == 0 { "" } else { "," }, frame.index).into_bytes();
         serde_json::to_writer(&mut text, &value).map_err(|e| e.to_string())?;
@@ -211,12 +210,7 @@ fn quaternion(yaw: f64, pitch: f64, roll: f64) -> [f64; 4] {
     let (sy, cy) = (yaw / 2.0).sin_cos();
     let (sp, cp) = (pitch / 2.0).sin_cos();
     let (sr, cr) = (roll / 2.0).sin_cos();
-    [
-        sr * cp * cy - cr * sp * sy,
-        cr * sp * cy + sr * cp * sy,
-        cr * cp * sy - sr * sp * cy,
-        cr * cp * cy + sr * sp * sy,
-    ]
+    [sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy]
 }
 
 /// OpenLABEL attributes, grouped by type: `boolean`, `num`, `text`, each a list of `{name, val}`.
@@ -232,7 +226,6 @@ fn attributes(values: &BTreeMap<String, AttributeValue>) -> Value {
     }
     json!(grouped)
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -2,16 +2,7 @@ use super::*;
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_3};
 
 fn cuboid(center: [f64; 3], yaw: f64, class: &str, track_id: Option<u64>) -> Cuboid {
-    Cuboid {
-        center,
-        size: [4.0, 2.0, 1.5],
-        yaw,
-        pitch: 0.0,
-        roll: 0.0,
-        class: class.into(),
-        attributes: BTreeMap::new(),
-        track_id,
-    }
+    Cuboid { center, size: [4.0, 2.0, 1.5], yaw, pitch: 0.0, roll: 0.0, class: class.into(), attributes: BTreeMap::new(), track_id }
 }
 
 fn frame(key: &str, sequence: Option<&str>, index: u32, boxes: Vec<Cuboid>) -> ExportRecord {
@@ -24,14 +15,7 @@ fn frame(key: &str, sequence: Option<&str>, index: u32, boxes: Vec<Cuboid>) -> E
             source: SourceFile {
                 path: format!("clouds/{key}"),
                 byte_len: 0,
-                summary: CloudSummary {
-                    format: CloudFormat::Las,
-                    version: None,
-                    encoding: None,
-                    point_count: 0,
-                    bounds: None,
-                    fields: Vec::new(),
-                },
+                summary: CloudSummary { format: CloudFormat::Las, version: None, encoding: None, point_count: 0, bounds: None, fields: Vec::new() },
             },
         }),
         annotations: boxes
@@ -68,12 +52,7 @@ fn single(records: &[ExportRecord]) -> Value {
 }
 
 fn val(doc: &Value, frame: &str, uid: &str) -> Vec<f64> {
-    doc["frames"][frame]["objects"][uid]["object_data"]["cuboid"][0]["val"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
+    doc["frames"][frame]["objects"][uid]["object_data"]["cuboid"][0]["val"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
 }
 
 fn close(a: &[f64], b: &[f64]) -> bool {
@@ -82,7 +61,8 @@ fn close(a: &[f64], b: &[f64]) -> bool {
 
 #[test]
 fn document_skeleton_and_frame_properties() {
-    let doc = single(&[frame("f0.las", Some("drive"), 0, vec![cuboid([1.0, 2.0, 3.0], 0.0, "car", None)]), frame("f1.las", Some("drive"), 1, vec![])]);
+    let doc =
+        single(&[frame("f0.las", Some("drive"), 0, vec![cuboid([1.0, 2.0, 3.0], 0.0, "car", None)]), frame("f1.las", Some("drive"), 1, vec![])]);
     assert_eq!(doc["metadata"], json!({"schema_version": "1.0.0"}));
     assert_eq!(doc["coordinate_systems"], json!({"lidar": {"type": "sensor_cs", "parent": "", "children": []}}));
     assert_eq!(doc["streams"], json!({"lidar": {"type": "lidar"}}));
@@ -132,11 +112,14 @@ fn tracks_become_objects_with_merged_frame_intervals() {
         frame("f4.las", Some("drive"), 4, vec![car(4.0)]),
     ]);
     let interval = |a: u32, b: u32| json!({"frame_start": a, "frame_end": b});
-    assert_eq!(doc["objects"], json!({
-        "0": {"name": "car-0", "type": "car", "frame_intervals": [interval(0, 2), interval(4, 4)]},
-        "1": {"name": "pedestrian-1", "type": "pedestrian", "frame_intervals": [interval(0, 0)]},
-        "2": {"name": "pedestrian-2", "type": "pedestrian", "frame_intervals": [interval(2, 2)]},
-    }));
+    assert_eq!(
+        doc["objects"],
+        json!({
+            "0": {"name": "car-0", "type": "car", "frame_intervals": [interval(0, 2), interval(4, 4)]},
+            "1": {"name": "pedestrian-1", "type": "pedestrian", "frame_intervals": [interval(0, 0)]},
+            "2": {"name": "pedestrian-2", "type": "pedestrian", "frame_intervals": [interval(2, 2)]},
+        })
+    );
     assert_eq!(val(&doc, "4", "0")[0], 4.0);
     assert_eq!(val(&doc, "2", "2")[0], 9.0);
 }
@@ -152,11 +135,14 @@ fn attributes_are_grouped_by_type() {
     ]
     .into();
     let doc = single(&[frame("f0.las", None, 0, vec![c])]);
-    assert_eq!(doc["frames"]["0"]["objects"]["0"]["object_data"]["cuboid"][0]["attributes"], json!({
-        "boolean": [{"name": "occluded", "val": true}, {"name": "parked", "val": false}],
-        "num": [{"name": "truncation", "val": 0.25}],
-        "text": [{"name": "colour", "val": "red"}],
-    }));
+    assert_eq!(
+        doc["frames"]["0"]["objects"]["0"]["object_data"]["cuboid"][0]["attributes"],
+        json!({
+            "boolean": [{"name": "occluded", "val": true}, {"name": "parked", "val": false}],
+            "num": [{"name": "truncation", "val": 0.25}],
+            "text": [{"name": "colour", "val": "red"}],
+        })
+    );
 }
 
 #[test]
@@ -190,8 +176,7 @@ fn errors_name_the_record() {
     let twice = export(&[frame("x.las", Some("a"), 3, vec![]), frame("y.las", Some("a"), 3, vec![])]).unwrap_err();
     assert!(twice.starts_with("item y.las:") && twice.contains("appears twice"), "{twice}");
     let resumed =
-        export(&[frame("a0.las", Some("a"), 0, vec![]), frame("b0.las", Some("b"), 0, vec![]), frame("a1.las", Some("a"), 1, vec![])])
-            .unwrap_err();
+        export(&[frame("a0.las", Some("a"), 0, vec![]), frame("b0.las", Some("b"), 0, vec![]), frame("a1.las", Some("a"), 1, vec![])]).unwrap_err();
     assert!(resumed.starts_with("item a1.las:"), "{resumed}");
     let comparison = ExportRecord {
         item: ItemData::Comparison(Comparison { messages: Vec::new(), responses: Vec::new(), metadata: Value::Null }),

@@ -103,11 +103,8 @@ impl Settings {
                 let completions = set
                     .iter()
                     .map(|&i| {
-                        let mut parts = if self.explicit_prompt {
-                            texts(&mut c.responses[i].own_messages[n..].iter())
-                        } else {
-                            texts(&mut c.conversation(i))
-                        };
+                        let mut parts =
+                            if self.explicit_prompt { texts(&mut c.responses[i].own_messages[n..].iter()) } else { texts(&mut c.conversation(i)) };
                         parts.push(c.responses[i].content.to_text());
                         Side::Text(parts.join("\n\n"))
                     })
@@ -178,14 +175,18 @@ impl Exporter for TrlPreference {
         let mut info = ExporterInfo::new("trl-preference", "TRL preference", &["verdict", "ranking"])
             .describe("Preference pairs for TRL's DPO and reward trainers, or unpaired rows for KTO, as JSON Lines.")
             .option(OptionSpec::choice("format", "message lists or plain text", &["conversational", "standard"]))
-            .option(OptionSpec::choice("prompt", "explicit: a prompt column and final turns only; implicit: whole conversations", &[
-                "explicit", "implicit",
-            ]))
+            .option(OptionSpec::choice(
+                "prompt",
+                "explicit: a prompt column and final turns only; implicit: whole conversations",
+                &["explicit", "implicit"],
+            ))
             .option(OptionSpec::choice("pairing", "paired rows (DPO, reward) or unpaired rows with a label (KTO)", &["paired", "unpaired"]))
             .option(OptionSpec::choice("margin", "add the verdict's strength (1-3) as `margin`", &["none", "strength"]))
-            .option(OptionSpec::choice("template", "standard format: HH-style turns (\\n\\nHuman: / \\n\\nAssistant:) or the bare texts", &[
-                "hh", "plain",
-            ]))
+            .option(OptionSpec::choice(
+                "template",
+                "standard format: HH-style turns (\\n\\nHuman: / \\n\\nAssistant:) or the bare texts",
+                &["hh", "plain"],
+            ))
             .option(OptionSpec::choice("annotator-column", "add who gave the preference as `annotator`", &["false", "true"]));
         info.options.extend(Policy::options());
         info

@@ -94,18 +94,10 @@ impl Task for CuboidDetection {
         let mut info = TaskInfo::new("cuboid-detection", "Cuboid detection", Modality::PointCloud, &["cuboid"]);
         info.classes = CLASSES
             .iter()
-            .map(|c| LabelClass {
-                id: c.id.into(),
-                name: c.name.into(),
-                color: c.color,
-                hotkey: Some(c.hotkey.into()),
-                default_size: Some(c.size),
-            })
+            .map(|c| LabelClass { id: c.id.into(), name: c.name.into(), color: c.color, hotkey: Some(c.hotkey.into()), default_size: Some(c.size) })
             .collect();
-        info.attributes = ATTRIBUTES
-            .iter()
-            .map(|(id, name)| Attribute { id: (*id).into(), name: (*name).into(), kind: AttributeKind::Boolean })
-            .collect();
+        info.attributes =
+            ATTRIBUTES.iter().map(|(id, name)| Attribute { id: (*id).into(), name: (*name).into(), kind: AttributeKind::Boolean }).collect();
         info.guidelines = GUIDELINES.into();
         info.tools = vec!["cuboid".into(), "auto-fit".into(), "sequence".into()];
         info.options.push(OptionSpec::text(
@@ -139,8 +131,7 @@ fn check(item: &ItemData, subject: &Subject, min_points: u64) -> Vec<Finding> {
         return vec![Finding::error("kind", format!("this task records cuboids, not {}", payload.kind().as_str()))];
     };
     // Finite centre, positive finite sizes, angles in [-π, π], a class at all: the model's rules.
-    let mut findings: Vec<Finding> =
-        validate_payload(payload, Some(item)).into_iter().map(|e| Finding::error(&e.field, e.message)).collect();
+    let mut findings: Vec<Finding> = validate_payload(payload, Some(item)).into_iter().map(|e| Finding::error(&e.field, e.message)).collect();
     if !cuboid.class.trim().is_empty() && !CLASSES.iter().any(|c| c.id == cuboid.class) {
         findings.push(Finding::error("class", format!("unknown class {:?}", cuboid.class)));
     }
@@ -156,10 +147,8 @@ fn check(item: &ItemData, subject: &Subject, min_points: u64) -> Vec<Finding> {
         && points < min_points
     {
         let what = if points == 0 { "no points".to_string() } else { format!("only {points} point{}", plural(points)) };
-        findings.push(Finding::warning(
-            "point_count",
-            format!("{what} inside the box (expected at least {min_points}); is it placed on the object?"),
-        ));
+        findings
+            .push(Finding::warning("point_count", format!("{what} inside the box (expected at least {min_points}); is it placed on the object?")));
     }
     findings
 }
@@ -185,14 +174,7 @@ mod tests {
             source: SourceFile {
                 path: "drive-01/000000.pcd".into(),
                 byte_len: 1024,
-                summary: CloudSummary {
-                    format: CloudFormat::Pcd,
-                    version: None,
-                    encoding: None,
-                    point_count: 100,
-                    bounds: None,
-                    fields: Vec::new(),
-                },
+                summary: CloudSummary { format: CloudFormat::Pcd, version: None, encoding: None, point_count: 100, bounds: None, fields: Vec::new() },
             },
         })
     }
@@ -322,8 +304,7 @@ mod tests {
     fn findings_carry_their_subject_index() {
         let mut bad = car();
         bad.size[0] = -1.0;
-        let subjects: Vec<_> =
-            [car(), car(), bad].into_iter().map(|c| Subject { payload: Payload::Cuboid(c), point_count: Some(50) }).collect();
+        let subjects: Vec<_> = [car(), car(), bad].into_iter().map(|c| Subject { payload: Payload::Cuboid(c), point_count: Some(50) }).collect();
         let found = CuboidDetection::validate(&frame(), &subjects, &Options::default());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0, 2);

@@ -78,12 +78,7 @@ impl Task for PairwisePreference {
                 required: false,
             });
         }
-        info.questions.push(Question {
-            id: "rationale".into(),
-            prompt: "Why? What decided it?".into(),
-            kind: QuestionKind::Text,
-            required: false,
-        });
+        info.questions.push(Question { id: "rationale".into(), prompt: "Why? What decided it?".into(), kind: QuestionKind::Text, required: false });
         info.guidelines = GUIDELINES.into();
         info.tools = vec!["compare".into()];
         info
@@ -103,23 +98,16 @@ fn check(item: &ItemData, payload: &Payload) -> Vec<Finding> {
         return vec![Finding::error("kind", format!("this task records verdicts, not {}", payload.kind().as_str()))];
     };
     // Indices against the item, a ≠ b, strength range and "no strength on ties" are the model's rules.
-    let mut findings: Vec<Finding> =
-        validate_payload(payload, Some(item)).into_iter().map(|e| Finding::error(&e.field, e.message)).collect();
+    let mut findings: Vec<Finding> = validate_payload(payload, Some(item)).into_iter().map(|e| Finding::error(&e.field, e.message)).collect();
     for key in verdict.criteria.keys() {
         if !CRITERIA.iter().any(|(id, _)| id == key) {
-            findings.push(Finding::error(
-                &format!("criteria.{key}"),
-                format!("unknown criterion {key:?} (helpfulness, harmlessness, honesty)"),
-            ));
+            findings.push(Finding::error(&format!("criteria.{key}"), format!("unknown criterion {key:?} (helpfulness, harmlessness, honesty)")));
         }
     }
     let rationale = verdict.rationale.as_deref().unwrap_or("");
     let chars = rationale.chars().count();
     if chars > MAX_RATIONALE_CHARS {
-        findings.push(Finding::error(
-            "rationale",
-            format!("{chars} characters; keep it under {MAX_RATIONALE_CHARS}"),
-        ));
+        findings.push(Finding::error("rationale", format!("{chars} characters; keep it under {MAX_RATIONALE_CHARS}")));
     }
     if verdict.strength == Some(3) && rationale.trim().is_empty() {
         findings.push(Finding::warning("rationale", "a \"much better\" verdict should say why"));

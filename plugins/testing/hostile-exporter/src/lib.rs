@@ -10,8 +10,19 @@ use std::hint::black_box;
 pub struct HostileExporter;
 
 const BEHAVIOURS: [&str; 13] = [
-    "ok", "loop", "memory", "recursion", "panic", "stdout", "dotdot", "absolute", "huge-output", "many-files", "newline-name",
-    "device-name", "trailing-dot",
+    "ok",
+    "loop",
+    "memory",
+    "recursion",
+    "panic",
+    "stdout",
+    "dotdot",
+    "absolute",
+    "huge-output",
+    "many-files",
+    "newline-name",
+    "device-name",
+    "trailing-dot",
 ];
 
 const MIB: usize = 1 << 20;

@@ -9,8 +9,7 @@ pub struct HostileFile;
 
 impl Exporter for HostileFile {
     fn describe() -> ExporterInfo {
-        ExporterInfo::new("hostile-file", "Hostile file reader", &["verdict"])
-            .describe("Sandbox test plugin: copies /etc/passwd into the export.")
+        ExporterInfo::new("hostile-file", "Hostile file reader", &["verdict"]).describe("Sandbox test plugin: copies /etc/passwd into the export.")
     }
 
     fn run(_options: &Options, _records: &mut Records, out: &mut Output) -> Result<Summary, String> {

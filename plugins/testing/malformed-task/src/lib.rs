@@ -9,12 +9,10 @@
 //! trap on an index that does not exist; the point here is to hand that index to the host. `describe`
 //! and `prelabel` still go through the adapter so they are exactly what an SDK plugin sends.
 
-use cairn_plugin_sdk::bindings::cairn::plugin::types::{Finding as WitFinding, Severity as WitSeverity};
-use cairn_plugin_sdk::bindings::exports::cairn::plugin::task::{
-    CloudChunk as WitChunk, Guest, Subject as WitSubject, TaskInfo as WitInfo,
-};
-use cairn_plugin_sdk::prelude::*;
 use cairn_plugin_sdk::TaskAdapter;
+use cairn_plugin_sdk::bindings::cairn::plugin::types::{Finding as WitFinding, Severity as WitSeverity};
+use cairn_plugin_sdk::bindings::exports::cairn::plugin::task::{CloudChunk as WitChunk, Guest, Subject as WitSubject, TaskInfo as WitInfo};
+use cairn_plugin_sdk::prelude::*;
 
 /// The task as the SDK sees it: a valid schema and bad proposals.
 pub struct MalformedTask;
@@ -74,11 +72,8 @@ impl Guest for Malformed {
     }
 
     fn validate(_item: String, _subjects: Vec<WitSubject>, _options: Vec<(String, String)>) -> Vec<(u32, WitFinding)> {
-        let finding = WitFinding {
-            severity: WitSeverity::Error,
-            field: "size".into(),
-            message: "a finding about a subject that was never sent".into(),
-        };
+        let finding =
+            WitFinding { severity: WitSeverity::Error, field: "size".into(), message: "a finding about a subject that was never sent".into() };
         vec![(BOGUS_SUBJECT, finding)]
     }
 

@@ -3,11 +3,11 @@
 //! pointer ray the box tools use.
 
 use crate::keys::{Action, KeyMap};
-use crate::scene::{local_center, Pointer, Scene, Selection};
+use crate::scene::{Pointer, Scene, Selection, local_center};
 use bevy::camera::{RenderTarget, ScalingMode};
-use bevy::render::render_resource::TextureFormat;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
 use bevy::prelude::*;
+use bevy::render::render_resource::TextureFormat;
 use bevy::window::PrimaryWindow;
 
 #[derive(Component)]
@@ -76,7 +76,10 @@ pub fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut text
             Camera3d::default(),
             Camera { order: -3 + i as isize, is_active: false, clear_color: ClearColorConfig::Custom(Color::srgb(0.1, 0.1, 0.13)), ..default() },
             RenderTarget::Image(image.into()),
-            Projection::Orthographic(OrthographicProjection { scaling_mode: ScalingMode::AutoMin { min_width: 6.0, min_height: 4.0 }, ..OrthographicProjection::default_3d() }),
+            Projection::Orthographic(OrthographicProjection {
+                scaling_mode: ScalingMode::AutoMin { min_width: 6.0, min_height: 4.0 },
+                ..OrthographicProjection::default_3d()
+            }),
             Transform::default(),
             view,
         ));
@@ -114,7 +117,8 @@ pub fn orbit(
         orbit.aimed = scene.frame_shown_at;
         let previous = orbit.origin.replace(scene.origin);
         if let Some(before) = previous.filter(|b| (0..3).all(|k| (b[k] - scene.origin[k]).abs() < SAME_PLACE)) {
-            orbit.target += Vec3::new((before[0] - scene.origin[0]) as f32, (before[1] - scene.origin[1]) as f32, (before[2] - scene.origin[2]) as f32);
+            orbit.target +=
+                Vec3::new((before[0] - scene.origin[0]) as f32, (before[1] - scene.origin[1]) as f32, (before[2] - scene.origin[2]) as f32);
         } else {
             let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s));
             let boxes: Vec<Vec3> = match selected {

@@ -4,8 +4,8 @@ pub mod camera;
 pub mod panels;
 pub mod points;
 
-use crate::scene::pointer::{handles, Handle, Tool};
-use crate::scene::{in_scene, local_center, rotation, Classes, Scene, Selection};
+use crate::scene::pointer::{Handle, Tool, handles};
+use crate::scene::{Classes, Scene, Selection, in_scene, local_center, rotation};
 use crate::{ActiveView, View};
 use bevy::prelude::*;
 use bevy_egui::EguiPrimaryContextPass;
@@ -38,7 +38,14 @@ impl Plugin for SceneRenderPlugin {
 
 /// Box edges in the class colour, a heading arrow on each, handles on the selected one, and the box
 /// being drawn.
-fn draw_boxes(scene: Res<Scene>, classes: Res<Classes>, selection: Res<Selection>, tool: Res<Tool>, pointer: Res<crate::scene::Pointer>, mut gizmos: Gizmos) {
+fn draw_boxes(
+    scene: Res<Scene>,
+    classes: Res<Classes>,
+    selection: Res<Selection>,
+    tool: Res<Tool>,
+    pointer: Res<crate::scene::Pointer>,
+    mut gizmos: Gizmos,
+) {
     for b in &scene.boxes {
         let c = &b.cuboid;
         let [r, g, bl] = classes.colour(&c.class);
@@ -82,7 +89,12 @@ fn grid_and_axes(scene: Res<Scene>, cameras: Query<&camera::Orbit>, mut gizmos: 
     let spacing = if orbit.distance > 400.0 { 100.0 } else { 10.0 };
     let centre = (orbit.target / spacing).round() * spacing;
     let z = cloud.ground_z(centre.x, centre.y);
-    gizmos.grid(Isometry3d::from_translation(Vec3::new(centre.x, centre.y, z)), UVec2::splat(20), Vec2::splat(spacing), Color::srgba(0.45, 0.45, 0.5, 0.12));
+    gizmos.grid(
+        Isometry3d::from_translation(Vec3::new(centre.x, centre.y, z)),
+        UVec2::splat(20),
+        Vec2::splat(spacing),
+        Color::srgba(0.45, 0.45, 0.5, 0.12),
+    );
     gizmos.axes(Transform::from_xyz(0.0, 0.0, z), 5.0);
 }
 

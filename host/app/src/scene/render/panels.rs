@@ -2,15 +2,15 @@
 //! the plugin's findings and the selected box's numbers, class and attributes on the right, the
 //! status below, labels next to boxes with findings, and the help overlay (every key).
 
-use super::camera::{BoxView, MainCamera, BOX_VIEW_SIZE};
+use super::camera::{BOX_VIEW_SIZE, BoxView, MainCamera};
 use super::points::{ColourMode, NodeMeshes, PointStyle};
 use crate::keys::{Action, KeyMap};
-use crate::scene::edit::{is_keyframe, track_name, SceneRequest, SceneStatus};
-use crate::scene::{local_center, Classes, Findings, Frames, Scene, Selection, Tool};
-use crate::{session, Annotator, Panels};
+use crate::scene::edit::{SceneRequest, SceneStatus, is_keyframe, track_name};
+use crate::scene::{Classes, Findings, Frames, Scene, Selection, Tool, local_center};
+use crate::{Annotator, Panels, session};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy_egui::{egui, EguiContexts};
+use bevy_egui::{EguiContexts, egui};
 use cairn_model::{AnnotationId, AttributeValue, Cuboid};
 
 /// Where the panels are this frame (logical pixels), and whether the pointer is over a window
@@ -30,7 +30,13 @@ pub struct Draft {
 }
 
 /// Keys that only change what is shown.
-pub fn view_keys(keys: Res<ButtonInput<KeyCode>>, map: Res<KeyMap>, panels: Res<Panels>, mut help: ResMut<HelpOverlay>, mut style: ResMut<PointStyle>) {
+pub fn view_keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    map: Res<KeyMap>,
+    panels: Res<Panels>,
+    mut help: ResMut<HelpOverlay>,
+    mut style: ResMut<PointStyle>,
+) {
     if panels.typing {
         return;
     }
@@ -76,11 +82,16 @@ pub fn panels(
     mut draft: Local<Draft>,
 ) -> Result {
     let Shown { scene, frames, classes, findings, selection, status, annotator, map, nodes } = shown;
-    let pictures_ids: Vec<(BoxView, egui::TextureId)> = pictures.0.iter().filter_map(|(v, image)| contexts.image_id(image).map(|id| (*v, id))).collect();
+    let pictures_ids: Vec<(BoxView, egui::TextureId)> =
+        pictures.0.iter().filter_map(|(v, image)| contexts.image_id(image).map(|id| (*v, id))).collect();
     let ctx = contexts.ctx_mut()?.clone();
     rects.0.clear();
     let mut typing = false;
-    let mut root = egui::Ui::new(ctx.clone(), "cairn-scene-root".into(), egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()));
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "cairn-scene-root".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
 
     let top = egui::Panel::top("scene-bar").show(&mut root, |ui| {
         ui.horizontal(|ui| {
@@ -195,7 +206,8 @@ pub fn panels(
         ui.horizontal_wrapped(|ui| {
             for class in &classes.list {
                 let [r, g, b] = class.color;
-                let text = egui::RichText::new(format!("{} {}", class.hotkey.map(String::from).unwrap_or_default(), class.name)).color(egui::Color32::from_rgb(r, g, b));
+                let text = egui::RichText::new(format!("{} {}", class.hotkey.map(String::from).unwrap_or_default(), class.name))
+                    .color(egui::Color32::from_rgb(r, g, b));
                 if ui.selectable_label(classes.current == class.id, text).clicked() {
                     requests.write(SceneRequest::Class(class.id.clone()));
                 }

@@ -7,8 +7,8 @@ use crate::scene::{LoadedCloud, Scene};
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
-use cairn_cloud::octree::{Frustum, View, NODE_SAMPLE};
-use std::sync::mpsc::{channel, Receiver};
+use cairn_cloud::octree::{Frustum, NODE_SAMPLE, View};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 
 /// How points are coloured.
@@ -130,12 +130,12 @@ pub fn spawn_meshes(
     for e in &old {
         commands.entity(e).despawn();
     }
-    let material = nodes
-        .material
-        .get_or_insert_with(|| materials.add(StandardMaterial { base_color: Color::WHITE, unlit: true, ..default() }))
-        .clone();
+    let material =
+        nodes.material.get_or_insert_with(|| materials.add(StandardMaterial { base_color: Color::WHITE, unlit: true, ..default() })).clone();
     let mut spawn = |mesh: Option<Mesh>| {
-        mesh.map(|m| commands.spawn((Mesh3d(meshes.add(m)), MeshMaterial3d(material.clone()), Transform::default(), Visibility::Hidden, CloudPoints)).id())
+        mesh.map(|m| {
+            commands.spawn((Mesh3d(meshes.add(m)), MeshMaterial3d(material.clone()), Transform::default(), Visibility::Hidden, CloudPoints)).id()
+        })
     };
     let entities: Vec<_> = built.meshes.into_iter().map(|(sample, rest)| (spawn(sample), spawn(rest))).collect();
     nodes.nodes = entities;
