@@ -1,14 +1,14 @@
-//! The export dialog: any exporter plugin, run on a worker thread; the window keeps drawing.
+//! The export dialog: any exporter plugin, run in a background job; the window keeps drawing.
 
+use crate::jobs::{self, Job};
 use crate::records::StoreRecords;
-use crate::{AppOptions, Workspace};
+use crate::{AppOptions, Plugins};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_model::PayloadKind;
-use cairn_plugin_host::{HostConfig, PluginEngine, PluginKind, Registry};
+use cairn_plugin_host::{PluginEngine, PluginKind, Registry};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
 
 #[derive(Resource)]
 pub struct ExportDialog {
@@ -18,15 +18,16 @@ pub struct ExportDialog {
     pub destination: String,
     pub options: String,
     pub message: String,
-    running: Option<Mutex<Receiver<Result<String, String>>>>,
+    running: Option<Job<String>>,
     registry: Registry,
+    engine: Result<Arc<PluginEngine>, String>,
     project: PathBuf,
 }
 
 impl ExportDialog {
-    pub fn new(options: &AppOptions) -> Self {
-        let project_dir = cairn_plugin_host::project_plugin_dir(&options.project);
-        let registry = Registry::discover(&options.plugins, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
+    /// The exporters `plugins` finds; exports run on its engine.
+    pub fn new(options: &AppOptions, plugins: &Plugins) -> Self {
+        let registry = plugins.registry();
         let exporters: Vec<String> =
             registry.entries().iter().filter(|e| e.manifest.kind == PluginKind::Exporter).map(|e| e.manifest.id.clone()).collect();
         let chosen = exporters.iter().position(|e| e == "trl-preference").unwrap_or(0);
@@ -40,6 +41,7 @@ impl ExportDialog {
             message: String::new(),
             running: None,
             registry,
+            engine: plugins.engine.clone(),
             project: options.project.clone(),
         }
     }
@@ -52,48 +54,27 @@ impl ExportDialog {
             self.options.split_whitespace().filter_map(|pair| pair.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let project = self.project.clone();
         let destination = PathBuf::from(self.destination.trim());
-        let (send, receive) = channel();
+        let engine = self.engine.clone();
         self.message = format!("exporting with {id} …");
-        std::thread::spawn(move || {
-            let run = || -> Result<String, String> {
-                let engine = PluginEngine::new(HostConfig::default())?;
-                let plugin = entry.load_exporter(&engine).map_err(|e| e.to_string())?;
-                let kinds: Vec<PayloadKind> = plugin.info().accepts.iter().filter_map(|k| PayloadKind::parse(k)).collect();
-                let records = StoreRecords::open(&project, kinds).map_err(|e| format!("{e:#}"))?;
-                let outcome = plugin.export(&options, Box::new(records), &destination, None).map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "{id}: wrote {} to {} ({} files); skipped {}",
-                    outcome.written,
-                    destination.display(),
-                    outcome.files.len(),
-                    outcome.skipped
-                ))
-            };
-            let _ = send.send(run());
-        });
-        self.running = Some(Mutex::new(receive));
+        self.running = Some(jobs::spawn(format!("exporter {id}"), move |_| {
+            let engine = engine?;
+            let plugin = entry.load_exporter(&engine).map_err(|e| e.to_string())?;
+            let kinds: Vec<PayloadKind> = plugin.info().accepts.iter().filter_map(|k| PayloadKind::parse(k)).collect();
+            let records = StoreRecords::open(&project, kinds).map_err(|e| format!("{e:#}"))?;
+            let outcome = plugin.export(&options, Box::new(records), &destination, None).map_err(|e| e.to_string())?;
+            Ok(format!("{id}: wrote {} to {} ({} files); skipped {}", outcome.written, destination.display(), outcome.files.len(), outcome.skipped))
+        }));
     }
 
     /// Collects a finished export's result, if any; true once it is done.
     pub fn poll(&mut self) -> bool {
-        let Some(running) = &self.running else { return false };
-        let result = running.lock().expect("export channel lock").try_recv();
-        match result {
-            Ok(result) => {
-                self.message = match result {
-                    Ok(done) => done,
-                    Err(e) => format!("export failed: {e}"),
-                };
-                self.running = None;
-                true
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => false,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                self.message = "export failed: the worker stopped".into();
-                self.running = None;
-                true
-            }
-        }
+        let Some(done) = self.running.as_ref().and_then(|job| job.poll().done) else { return false };
+        self.message = match done {
+            Ok(done) => done,
+            Err(e) => format!("export failed: {e}"),
+        };
+        self.running = None;
+        true
     }
 
     pub fn busy(&self) -> bool {
@@ -115,7 +96,7 @@ fn poll(mut dialog: ResMut<ExportDialog>) {
     dialog.poll();
 }
 
-fn draw(mut contexts: EguiContexts, mut dialog: ResMut<ExportDialog>, _workspace: Res<Workspace>) -> Result {
+fn draw(mut contexts: EguiContexts, mut dialog: ResMut<ExportDialog>) -> Result {
     if !dialog.open {
         return Ok(());
     }

@@ -25,6 +25,8 @@ pub struct Judging {
     pub ranking: Vec<Vec<usize>>,
     /// Milliseconds of active work on this item so far.
     pub active_ms: u64,
+    /// Flagged for review (as the assignment stands in the store, or as just asked).
+    pub flagged: bool,
 }
 
 impl Judging {
@@ -40,6 +42,7 @@ impl Judging {
             rationale: String::new(),
             ranking: Vec::new(),
             active_ms: 0,
+            flagged: false,
         }
     }
 

@@ -1,6 +1,9 @@
-//! Remappable keyboard shortcuts for the 3D view.
+//! Remappable keyboard shortcuts for both views.
 //!
-//! Every shortcut is an [`Action`] bound to one or more [`Chord`]s. The defaults can be overridden
+//! Every shortcut is an [`Action`] bound to one or more [`Chord`]s. Each action belongs to a
+//! [`Scope`] (the 3D view, the comparison view, or both), and one key may serve two actions only
+//! when their scopes never apply at once (F fits a box in the 3D view and flags an item in the
+//! comparison view). The defaults can be overridden
 //! per action from a `keys.toml` file, so people on other keyboard layouts, or with other habits,
 //! can move keys without touching the code:
 //!
@@ -18,7 +21,39 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// Everything a key can do in the 3D view.
+/// Where an action's keys work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Both views.
+    Global,
+    /// The 3D view.
+    Scene,
+    /// The comparison view, whatever is on screen.
+    Compare,
+    /// The comparison view with two responses.
+    Pair,
+    /// The comparison view with three or more responses.
+    Ranking,
+}
+
+impl Scope {
+    /// Can one key press reach actions of both scopes?
+    pub fn overlaps(self, other: Scope) -> bool {
+        use Scope::*;
+        self == other || self == Global || other == Global || matches!((self, other), (Compare, Pair | Ranking) | (Pair | Ranking, Compare))
+    }
+
+    /// The scope applies in this view.
+    pub fn in_view(self, view: crate::View) -> bool {
+        match self {
+            Scope::Global => true,
+            Scope::Scene => view == crate::View::Scene,
+            Scope::Compare | Scope::Pair | Scope::Ranking => view == crate::View::Compare,
+        }
+    }
+}
+
+/// Everything a key can do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     NewBox,
@@ -58,6 +93,29 @@ pub enum Action {
     NextBox,
     PreviousBox,
     SwitchView,
+    LeftBetter,
+    RightBetter,
+    Tie,
+    BothBad,
+    Slightly,
+    Clearly,
+    Much,
+    Rank1,
+    Rank2,
+    Rank3,
+    Rank4,
+    Rank5,
+    Rank6,
+    Rank7,
+    Rank8,
+    Rank9,
+    Unrank,
+    Submit,
+    TakeBack,
+    Skip,
+    Flag,
+    WordDiff,
+    Guidelines,
 }
 
 impl Action {
@@ -100,7 +158,46 @@ impl Action {
         Action::NextBox,
         Action::PreviousBox,
         Action::SwitchView,
+        Action::LeftBetter,
+        Action::RightBetter,
+        Action::Tie,
+        Action::BothBad,
+        Action::Slightly,
+        Action::Clearly,
+        Action::Much,
+        Action::Rank1,
+        Action::Rank2,
+        Action::Rank3,
+        Action::Rank4,
+        Action::Rank5,
+        Action::Rank6,
+        Action::Rank7,
+        Action::Rank8,
+        Action::Rank9,
+        Action::Unrank,
+        Action::Submit,
+        Action::TakeBack,
+        Action::Skip,
+        Action::Flag,
+        Action::WordDiff,
+        Action::Guidelines,
     ];
+
+    /// Ranking keys by response slot, left to right.
+    pub const RANKS: [Action; 9] =
+        [Action::Rank1, Action::Rank2, Action::Rank3, Action::Rank4, Action::Rank5, Action::Rank6, Action::Rank7, Action::Rank8, Action::Rank9];
+
+    /// Where the action's keys work.
+    pub fn scope(self) -> Scope {
+        use Action::*;
+        match self {
+            SwitchView => Scope::Global,
+            LeftBetter | RightBetter | Tie | BothBad => Scope::Pair,
+            Rank1 | Rank2 | Rank3 | Rank4 | Rank5 | Rank6 | Rank7 | Rank8 | Rank9 | Unrank => Scope::Ranking,
+            Slightly | Clearly | Much | Submit | TakeBack | Skip | Flag | WordDiff | Guidelines => Scope::Compare,
+            _ => Scope::Scene,
+        }
+    }
 
     /// The name used in `keys.toml`.
     pub fn id(self) -> &'static str {
@@ -142,6 +239,29 @@ impl Action {
             Action::NextBox => "next_box",
             Action::PreviousBox => "previous_box",
             Action::SwitchView => "switch_view",
+            Action::LeftBetter => "left_better",
+            Action::RightBetter => "right_better",
+            Action::Tie => "tie",
+            Action::BothBad => "both_bad",
+            Action::Slightly => "slightly_better",
+            Action::Clearly => "clearly_better",
+            Action::Much => "much_better",
+            Action::Rank1 => "rank_1",
+            Action::Rank2 => "rank_2",
+            Action::Rank3 => "rank_3",
+            Action::Rank4 => "rank_4",
+            Action::Rank5 => "rank_5",
+            Action::Rank6 => "rank_6",
+            Action::Rank7 => "rank_7",
+            Action::Rank8 => "rank_8",
+            Action::Rank9 => "rank_9",
+            Action::Unrank => "unrank",
+            Action::Submit => "submit",
+            Action::TakeBack => "take_back",
+            Action::Skip => "skip",
+            Action::Flag => "flag",
+            Action::WordDiff => "word_diff",
+            Action::Guidelines => "guidelines",
         }
     }
 
@@ -190,6 +310,29 @@ impl Action {
             Action::NextBox => "select the next box in this frame",
             Action::PreviousBox => "select the previous box in this frame",
             Action::SwitchView => "switch between the 3D view and the comparison view",
+            Action::LeftBetter => "the left response is better, and submit",
+            Action::RightBetter => "the right response is better, and submit",
+            Action::Tie => "a tie, and submit",
+            Action::BothBad => "both responses are bad, and submit",
+            Action::Slightly => "first, optionally: slightly better",
+            Action::Clearly => "first, optionally: clearly better",
+            Action::Much => "first, optionally: much better",
+            Action::Rank1 => "rank response 1 next (Shift: tied with the previous)",
+            Action::Rank2 => "rank response 2 next (Shift: tied with the previous)",
+            Action::Rank3 => "rank response 3 next (Shift: tied with the previous)",
+            Action::Rank4 => "rank response 4 next (Shift: tied with the previous)",
+            Action::Rank5 => "rank response 5 next (Shift: tied with the previous)",
+            Action::Rank6 => "rank response 6 next (Shift: tied with the previous)",
+            Action::Rank7 => "rank response 7 next (Shift: tied with the previous)",
+            Action::Rank8 => "rank response 8 next (Shift: tied with the previous)",
+            Action::Rank9 => "rank response 9 next (Shift: tied with the previous)",
+            Action::Unrank => "take back the last ranked response",
+            Action::Submit => "submit (rankings, or after choosing with the mouse)",
+            Action::TakeBack => "take back the last submission",
+            Action::Skip => "skip (asks for a reason)",
+            Action::Flag => "flag the item for review, or unflag it",
+            Action::WordDiff => "word diff between the first two responses",
+            Action::Guidelines => "show or hide the guidelines and keys",
         }
     }
 
@@ -233,10 +376,34 @@ impl Action {
             Action::NextBox => &["BracketRight"],
             Action::PreviousBox => &["BracketLeft"],
             Action::SwitchView => &["Tab"],
+            Action::LeftBetter => &["1"],
+            Action::RightBetter => &["2"],
+            Action::Tie => &["3"],
+            Action::BothBad => &["4"],
+            Action::Slightly => &["Q"],
+            Action::Clearly => &["W"],
+            Action::Much => &["E"],
+            Action::Rank1 => &["1"],
+            Action::Rank2 => &["2"],
+            Action::Rank3 => &["3"],
+            Action::Rank4 => &["4"],
+            Action::Rank5 => &["5"],
+            Action::Rank6 => &["6"],
+            Action::Rank7 => &["7"],
+            Action::Rank8 => &["8"],
+            Action::Rank9 => &["9"],
+            Action::Unrank => &["Backspace"],
+            Action::Submit => &["Enter"],
+            Action::TakeBack => &["Ctrl+Z"],
+            Action::Skip => &["S"],
+            Action::Flag => &["F"],
+            Action::WordDiff => &["D"],
+            Action::Guidelines => &["G"],
         }
     }
 
-    /// Step actions (move/rotate/resize/fly) also fire with Shift held (Shift = fine step / fast fly).
+    /// Step actions (move/rotate/resize/fly) also fire with Shift held (Shift = fine step / fast
+    /// fly), and so do ranking keys (Shift = tied with the previous).
     pub fn takes_shift(self) -> bool {
         matches!(
             self,
@@ -260,6 +427,15 @@ impl Action {
                 | Action::FlyRight
                 | Action::FlyDown
                 | Action::FlyUp
+                | Action::Rank1
+                | Action::Rank2
+                | Action::Rank3
+                | Action::Rank4
+                | Action::Rank5
+                | Action::Rank6
+                | Action::Rank7
+                | Action::Rank8
+                | Action::Rank9
         )
     }
 }
@@ -552,7 +728,7 @@ impl KeyMap {
     /// Fails when one key press would fire two actions.
     fn check_conflicts(&self, origin: &Origin<'_>, bound_at: &[Option<Range<usize>>]) -> Result<(), String> {
         for (i, &first) in Action::ALL.iter().enumerate() {
-            for &second in &Action::ALL[i + 1..] {
+            for &second in Action::ALL[i + 1..].iter().filter(|second| second.scope().overlaps(first.scope())) {
                 for a in self.chords(first) {
                     for b in self.chords(second) {
                         let (pressed, fired, fired_action) = if a.fires(b, second.takes_shift()) {
@@ -613,22 +789,32 @@ impl KeyMap {
         &self.chords[action as usize]
     }
 
-    /// (keys as "Ctrl+Shift+Z / Ctrl+Y", description) for every action in ALL order: what the help overlay lists.
-    pub fn help(&self) -> Vec<(String, &'static str)> {
-        Action::ALL
-            .iter()
-            .map(|&action| {
-                let chords: Vec<String> = self.chords(action).iter().map(Chord::to_string).collect();
-                let keys = if chords.is_empty() { "(unbound)".to_owned() } else { chords.join(" / ") };
-                (keys, action.describe())
-            })
-            .collect()
+    /// (keys as "Ctrl+Shift+Z / Ctrl+Y", description) for every action of the view in ALL order:
+    /// what the help lists.
+    pub fn help(&self, view: crate::View) -> Vec<(String, &'static str)> {
+        Action::ALL.iter().filter(|action| action.scope().in_view(view)).map(|&action| (self.keys_of(action), action.describe())).collect()
     }
 
-    /// Does this single unmodified key belong to any action? (The app uses it to warn when a task
-    /// plugin's class hotkey collides.) Counts a Shift chord as taken by a step action on the bare key.
+    /// The action's keys as "Ctrl+Shift+Z / Ctrl+Y", or "(unbound)".
+    pub fn keys_of(&self, action: Action) -> String {
+        let chords: Vec<String> = self.chords(action).iter().map(Chord::to_string).collect();
+        if chords.is_empty() { "(unbound)".to_owned() } else { chords.join(" / ") }
+    }
+
+    /// The action's first key, for hover texts and buttons ("" when unbound).
+    pub fn key_label(&self, action: Action) -> String {
+        self.chords(action).first().map(Chord::to_string).unwrap_or_default()
+    }
+
+    /// Does this single unmodified key belong to an action of the 3D view? (The app uses it to warn
+    /// when a task plugin's class hotkey collides.) Counts a Shift chord as taken by a step action
+    /// on the bare key.
     pub fn binds(&self, chord: &Chord) -> Option<Action> {
-        Action::ALL.iter().copied().find(|&action| self.chords(action).iter().any(|bound| chord.fires(bound, action.takes_shift())))
+        Action::ALL
+            .iter()
+            .copied()
+            .filter(|action| action.scope().in_view(crate::View::Scene))
+            .find(|&action| self.chords(action).iter().any(|bound| chord.fires(bound, action.takes_shift())))
     }
 }
 
@@ -681,7 +867,7 @@ mod tests {
             assert_eq!(Action::from_id(action.id()), Some(*action));
             assert!(!action.defaults().is_empty(), "{action:?} has no default");
         }
-        assert_eq!(Action::ALL.last(), Some(&Action::SwitchView));
+        assert_eq!(Action::ALL.last(), Some(&Action::Guidelines));
         assert_eq!(Action::AutoFit.id(), "auto_fit");
         assert_eq!(Action::CopyToNextFrame.id(), "copy_to_next_frame");
     }
@@ -749,7 +935,7 @@ mod tests {
     fn an_empty_list_unbinds() {
         let map = KeyMap::from_toml("[keys]\nauto_fit = []\n", path()).unwrap();
         assert!(map.chords(Action::AutoFit).is_empty());
-        assert_eq!(map.help()[Action::AutoFit as usize].0, "(unbound)");
+        assert_eq!(map.keys_of(Action::AutoFit), "(unbound)");
     }
 
     #[test]
@@ -861,16 +1047,37 @@ mod tests {
     }
 
     #[test]
-    fn help_lists_every_action_once() {
-        let help = KeyMap::default().help();
-        assert_eq!(help.len(), Action::ALL.len());
-        for (&action, (keys, description)) in Action::ALL.iter().zip(&help) {
-            assert_eq!(*description, action.describe());
-            assert_eq!(help.iter().filter(|(_, d)| d == description).count(), 1, "{description}");
-            assert!(!keys.is_empty());
+    fn help_lists_every_action_once_in_its_views() {
+        let map = KeyMap::default();
+        let (scene, compare) = (map.help(crate::View::Scene), map.help(crate::View::Compare));
+        // Switching views is listed in both; everything else in one.
+        assert_eq!(scene.len() + compare.len(), Action::ALL.len() + 1);
+        for help in [&scene, &compare] {
+            for (keys, description) in help.iter() {
+                assert_eq!(help.iter().filter(|(_, d)| d == description).count(), 1, "{description}");
+                assert!(!keys.is_empty());
+            }
         }
-        assert_eq!(help[Action::Redo as usize].0, "Ctrl+Shift+Z / Ctrl+Y");
-        assert_eq!(help[Action::Help as usize].0, "H / F1");
+        let line = |help: &[(String, &str)], action: Action| help.iter().find(|(_, d)| *d == action.describe()).unwrap().0.clone();
+        assert_eq!(line(&scene, Action::Redo), "Ctrl+Shift+Z / Ctrl+Y");
+        assert_eq!(line(&scene, Action::Help), "H / F1");
+        assert_eq!(line(&compare, Action::Flag), "F");
+        assert!(!compare.iter().any(|(_, d)| *d == Action::AutoFit.describe()));
+    }
+
+    #[test]
+    fn the_comparison_keys_remap_and_conflict_only_within_their_view() {
+        // F flags in one view and fits in the other: no conflict.
+        let map = KeyMap::from_toml("[keys]\nflag = \"B\"\nleft_better = \"J\"\n", path()).unwrap();
+        assert_eq!(map.key_label(Action::Flag), "B");
+        assert!(map.just_pressed(Action::LeftBetter, &input(&[KeyCode::KeyJ])));
+        assert!(!map.just_pressed(Action::LeftBetter, &input(&[KeyCode::Digit1])));
+        // Two comparison actions on one key are refused, naming both.
+        let err = KeyMap::from_toml("[keys]\nskip = \"G\"\n", path()).unwrap_err();
+        assert!(err.contains("skip") && err.contains("guidelines"), "{err}");
+        // A ranking key and a pair key may share a digit (never both on screen), not a key of both.
+        let err = KeyMap::from_toml("[keys]\nrank_1 = \"Enter\"\n", path()).unwrap_err();
+        assert!(err.contains("rank_1") && err.contains("submit"), "{err}");
     }
 
     #[test]

@@ -1,19 +1,18 @@
-//! The quality panel: the same report as `cairn stats`, computed on a worker thread from its own
+//! The quality panel: the same report as `cairn stats`, computed in a background job from its own
 //! connection to the project.
 
+use crate::jobs::{self, Job};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_store::{Project, QualityOptions, QualityReport};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
 
 #[derive(Resource)]
 pub struct QualityPanel {
     pub open: bool,
     project: PathBuf,
     report: Option<Result<QualityReport, String>>,
-    running: Option<Mutex<Receiver<Result<QualityReport, String>>>>,
+    running: Option<Job<QualityReport>>,
 }
 
 impl QualityPanel {
@@ -24,12 +23,9 @@ impl QualityPanel {
     /// Recomputes in the background.
     pub fn refresh(&mut self) {
         let project = self.project.clone();
-        let (send, receive) = channel();
-        std::thread::spawn(move || {
-            let report = Project::open(&project).and_then(|p| p.quality(&QualityOptions::default())).map_err(|e| e.to_string());
-            let _ = send.send(report);
-        });
-        self.running = Some(Mutex::new(receive));
+        self.running = Some(jobs::spawn("quality report", move |_| {
+            Project::open(&project).and_then(|p| p.quality(&QualityOptions::default())).map_err(|e| e.to_string())
+        }));
     }
 }
 
@@ -46,12 +42,9 @@ fn num(v: Option<f64>) -> String {
 }
 
 fn draw(mut contexts: EguiContexts, mut panel: ResMut<QualityPanel>) -> Result {
-    if let Some(running) = &panel.running {
-        let result = running.lock().expect("quality channel lock").try_recv();
-        if let Ok(report) = result {
-            panel.report = Some(report);
-            panel.running = None;
-        }
+    if let Some(report) = panel.running.as_ref().and_then(|job| job.poll().done) {
+        panel.report = Some(report);
+        panel.running = None;
     }
     if !panel.open {
         return Ok(());

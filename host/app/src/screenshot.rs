@@ -34,13 +34,13 @@ fn take(
     mut commands: Commands,
     current: Res<Current>,
     status: Res<crate::Status>,
-    view: Res<crate::ActiveView>,
+    view: Res<State<crate::View>>,
     scene: Option<Res<crate::scene::Scene>>,
     mut pending: ResMut<Pending>,
 ) {
     // Ready: an item is on screen (or the queue is known to be empty); in the 3D view, the cloud is
     // drawn (or could not be read).
-    let ready = match view.0 {
+    let ready = match view.get() {
         crate::View::Compare => current.0.is_some() || status.queue_empty,
         crate::View::Scene => scene.is_some_and(|s| s.ready),
     };

@@ -1,24 +1,18 @@
-//! The judging session as Bevy resources and systems: who judges, the queue, the item on screen, the
-//! keys, active time. Drawing is in `view`; this part runs headless in tests.
+//! The judging session as Bevy resources and systems: who judges, the item on screen, the keys,
+//! active time. Every change goes to the store worker as a command (`command`); the queue runs
+//! there, and its answers come back as replies. Drawing is in `view`; this part runs headless.
 
+use crate::command::{CommandKind, ProjectCommand, ProjectReply, StoreLink, StoreReply};
 use crate::judge::Judging;
+use crate::keys::{Action, KeyMap};
 use bevy::input::keyboard::KeyCode;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
-use cairn_model::{AnnotatorId, AnnotatorKind, ItemData, Winner};
-use cairn_store::{Edit, Project, QueuePolicy};
-use std::sync::Mutex;
+use cairn_model::{AnnotatorId, Winner};
 use std::time::Duration;
 
 /// Idle longer than this and the clock stops: active time counts work, not an open window.
 const IDLE_AFTER: Duration = Duration::from_secs(30);
-
-/// The open project. SQLite connections are not shared between threads, so it sits behind a lock.
-#[derive(Resource)]
-pub struct Workspace {
-    pub project: Mutex<Project>,
-    pub policy: QueuePolicy,
-}
 
 /// Who is judging; None until they say.
 #[derive(Resource, Default)]
@@ -28,13 +22,15 @@ pub struct Annotator(pub Option<(AnnotatorId, String)>);
 #[derive(Resource, Default)]
 pub struct Current(pub Option<Judging>);
 
-/// What the status bar says, and what Ctrl+Z can take back.
+/// What the status bar says, and where the queue stands.
 #[derive(Resource, Default)]
 pub struct Status {
     pub message: String,
+    /// Submissions of this session that are durable.
     pub submitted: u32,
     pub queue_empty: bool,
-    pub last_submitted: Option<cairn_model::AssignmentId>,
+    /// The next item has been asked for and not arrived yet.
+    pub asked: bool,
 }
 
 /// Screen state the keys drive and the view draws.
@@ -48,6 +44,13 @@ pub struct Panels {
     pub typing: bool,
     /// Long responses shown whole.
     pub expanded: Vec<bool>,
+}
+
+/// What the comparison view's buttons and fields ask for; carried out with the keys.
+#[derive(Message, Clone, Debug, PartialEq)]
+pub enum JudgeRequest {
+    SignIn(String),
+    Submit,
 }
 
 /// When the last key or pointer input came, for active time.
@@ -64,120 +67,128 @@ impl Plugin for SessionPlugin {
             .init_resource::<Status>()
             .init_resource::<Panels>()
             .init_resource::<LastInput>()
-            .add_systems(Update, (next_item, shortcuts, active_time).chain());
+            .add_message::<JudgeRequest>()
+            .add_systems(Update, apply_replies.in_set(crate::AppSet::Apply))
+            .add_systems(Update, (shortcuts, requests, next_item, active_time).chain().in_set(crate::AppSet::Act));
     }
 }
 
-/// Sets the annotator by name (creating them as a person if new).
-pub fn identify(world: &mut World, name: &str) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("type a name".into());
+/// Signs in by name (created as a person if new) once the store worker has it.
+pub fn sign_in(link: &mut StoreLink, status: &mut Status, name: &str) {
+    if name.trim().is_empty() {
+        status.message = "type a name".into();
+        return;
     }
-    let id = {
-        let workspace = world.resource::<Workspace>();
-        let mut project = workspace.project.lock().expect("project lock");
-        project.ensure_annotator(name, AnnotatorKind::Human).map_err(|e| e.to_string())?
-    };
-    world.resource_mut::<Annotator>().0 = Some((id, name.to_string()));
-    Ok(())
+    link.send(ProjectCommand::Identify(name.trim().to_string()));
 }
 
-fn next_item(
-    workspace: Res<Workspace>,
-    annotator: Res<Annotator>,
+/// Applies the store's answers to the session, in the order the commands were sent.
+fn apply_replies(
+    mut replies: MessageReader<StoreReply>,
+    mut annotator: ResMut<Annotator>,
     mut current: ResMut<Current>,
     mut status: ResMut<Status>,
     mut panels: ResMut<Panels>,
 ) {
-    let Some((who, _)) = annotator.0 else { return };
-    if current.0.is_some() || status.queue_empty {
-        return;
-    }
-    let mut project = workspace.project.lock().expect("project lock");
-    let next = project.next_assignment(who, &workspace.policy).and_then(|a| match a {
-        Some(a) => project.item(a.item).map(|item| Some((a, item))),
-        None => Ok(None),
-    });
-    match next {
-        Ok(Some((assignment, item))) => {
-            let ItemData::Comparison(comparison) = item.data else {
-                status.message = format!("item {} is not a comparison", item.key);
-                return;
-            };
-            panels.expanded = vec![false; assignment.shown_order.len()];
-            current.0 = Some(Judging::new(assignment, item.key, comparison));
+    for StoreReply { reply, .. } in replies.read() {
+        match reply {
+            ProjectReply::Identified(Ok((id, name))) => annotator.0 = Some((*id, name.clone())),
+            ProjectReply::Identified(Err(e)) => status.message = e.clone(),
+            ProjectReply::Comparison(result) => {
+                status.asked = false;
+                match result {
+                    Ok(Some(judging)) => {
+                        panels.expanded = vec![false; judging.slots()];
+                        current.0 = Some(judging.clone());
+                    }
+                    Ok(None) => {
+                        status.queue_empty = true;
+                        status.message = format!("Nothing left to judge ({} submitted this session).", status.submitted);
+                    }
+                    Err(e) => status.message = format!("cannot load the next item: {e}"),
+                }
+            }
+            ProjectReply::Submitted { key, result } => match result {
+                Ok(()) => {
+                    status.submitted += 1;
+                    status.message = format!("saved {key} ({} this session)", status.submitted);
+                }
+                // The assignment is still open: the queue hands it out again.
+                Err(e) => status.message = format!("not saved: {key}: {e}"),
+            },
+            ProjectReply::Skipped { key, reason, result } => {
+                status.message = match result {
+                    Ok(()) => format!("skipped {key}: {reason}"),
+                    Err(e) => format!("cannot skip: {e}"),
+                }
+            }
+            ProjectReply::Flagged { assignment, key, flagged, result } => match result {
+                Ok(()) if *flagged => status.message = format!("flagged {key} for review"),
+                Ok(()) => status.message = format!("unflagged {key}"),
+                Err(e) => {
+                    status.message = format!("cannot flag: {e}");
+                    if let Some(j) = current.0.as_mut().filter(|j| j.assignment.id == *assignment) {
+                        j.flagged = !flagged;
+                    }
+                }
+            },
+            ProjectReply::TookBack(Ok(true)) => {
+                status.submitted = status.submitted.saturating_sub(1);
+                status.queue_empty = false;
+                status.message = "took back the last submission".into();
+                // The item on screen keeps its assignment open; the reopened one comes first.
+                current.0 = None;
+            }
+            ProjectReply::TookBack(Ok(false)) => status.message = "nothing to take back".into(),
+            ProjectReply::TookBack(Err(e)) => status.message = format!("cannot take it back: {e}"),
+            ProjectReply::Failed { kind: CommandKind::Judging, error } => {
+                status.asked = false;
+                status.message = error.clone();
+            }
+            _ => {}
         }
-        Ok(None) => {
-            status.queue_empty = true;
-            status.message = format!("Nothing left to judge ({} submitted this session).", status.submitted);
-        }
-        Err(e) => status.message = format!("cannot load the next item: {e}"),
     }
 }
 
-const DIGITS: [KeyCode; 9] = [
-    KeyCode::Digit1,
-    KeyCode::Digit2,
-    KeyCode::Digit3,
-    KeyCode::Digit4,
-    KeyCode::Digit5,
-    KeyCode::Digit6,
-    KeyCode::Digit7,
-    KeyCode::Digit8,
-    KeyCode::Digit9,
-];
+/// Asks the queue for the next item whenever none is on screen.
+fn next_item(mut link: ResMut<StoreLink>, annotator: Res<Annotator>, current: Res<Current>, mut status: ResMut<Status>) {
+    if annotator.0.is_none() || current.0.is_some() || status.queue_empty || status.asked || link.closed.is_some() {
+        return;
+    }
+    link.send(ProjectCommand::NextComparison);
+    status.asked = true;
+}
 
-/// Every key of the comparison view. Kept in one place so the help overlay lists exactly these.
-pub const KEYS: &[(&str, &str)] = &[
-    ("1 / 2", "left / right response is better, and submit"),
-    ("3 / 4", "tie / both bad, and submit"),
-    ("Q W E", "first, optionally: strength (slightly, clearly, much better)"),
-    ("1..9", "with 3+ responses: rank them best first (Shift+digit ties with the previous)"),
-    ("Backspace", "take back the last ranked response"),
-    ("Enter", "submit (rankings, or after choosing with the mouse)"),
-    ("Ctrl+Z", "take back the last submission"),
-    ("S", "skip (asks for a reason)"),
-    ("F", "flag for review"),
-    ("D", "word diff between the first two responses"),
-    ("G", "guidelines"),
-];
-
+/// The comparison view's keys, from the key map.
 #[allow(clippy::too_many_arguments)]
 fn shortcuts(
     keys: Res<ButtonInput<KeyCode>>,
-    workspace: Res<Workspace>,
+    map: Res<KeyMap>,
+    mut link: ResMut<StoreLink>,
     annotator: Res<Annotator>,
     mut current: ResMut<Current>,
     mut status: ResMut<Status>,
     mut panels: ResMut<Panels>,
     time: Res<Time>,
     mut last_input: ResMut<LastInput>,
-    view: Res<crate::ActiveView>,
+    view: Res<State<crate::View>>,
 ) {
     // The 3D view has keys of its own.
-    if view.0 != crate::View::Compare {
+    if *view.get() != crate::View::Compare {
         return;
     }
     if keys.get_just_pressed().next().is_some() {
         last_input.0 = Some(time.elapsed());
     }
-    let Some((who, _)) = annotator.0 else { return };
-    let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
-    let shift = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
-    // Ctrl+Z works even with nothing on screen (after the last item).
-    if ctrl && keys.just_pressed(KeyCode::KeyZ) {
-        take_back(&workspace, who, &mut current, &mut status);
+    if annotator.0.is_none() {
         return;
     }
+    let pressed = |action: Action| map.just_pressed(action, &keys);
+    // The skip dialog's own keys come before the shortcuts.
     if let Some(reason) = panels.skip_reason.clone() {
         if keys.just_pressed(KeyCode::Enter) && !reason.trim().is_empty() {
             if let Some(j) = current.0.take() {
-                let mut project = workspace.project.lock().expect("project lock");
-                status.message = match project.skip(j.assignment.id, reason.trim()) {
-                    Ok(()) => format!("skipped {}: {}", j.key, reason.trim()),
-                    Err(e) => format!("cannot skip: {e}"),
-                };
+                link.send(ProjectCommand::Skip { assignment: j.assignment.id, key: j.key.clone(), reason: reason.trim().to_string() });
             }
             panels.skip_reason = None;
         } else if keys.just_pressed(KeyCode::Escape) {
@@ -185,104 +196,88 @@ fn shortcuts(
         }
         return;
     }
+    // Take-back works even with nothing on screen (after the last item).
+    if pressed(Action::TakeBack) {
+        link.send(ProjectCommand::TakeBack);
+        return;
+    }
     if panels.typing {
         return;
     }
-    if keys.just_pressed(KeyCode::KeyG) {
+    if pressed(Action::Guidelines) {
         panels.guidelines = !panels.guidelines;
     }
-    if keys.just_pressed(KeyCode::KeyD) {
+    if pressed(Action::WordDiff) {
         panels.diff = !panels.diff;
     }
     let Some(j) = current.0.as_mut() else { return };
     // Strength first (optional), so the winner key can submit at once.
-    for (key, strength) in [(KeyCode::KeyQ, 1), (KeyCode::KeyW, 2), (KeyCode::KeyE, 3)] {
-        if keys.just_pressed(key) {
+    for (action, strength) in [(Action::Slightly, 1), (Action::Clearly, 2), (Action::Much, 3)] {
+        if pressed(action) {
             j.pending_strength = Some(strength);
             j.set_strength(strength);
         }
     }
     if j.is_pairwise() {
-        for (key, winner) in
-            [(KeyCode::Digit1, Winner::A), (KeyCode::Digit2, Winner::B), (KeyCode::Digit3, Winner::Tie), (KeyCode::Digit4, Winner::BothBad)]
+        for (action, winner) in
+            [(Action::LeftBetter, Winner::A), (Action::RightBetter, Winner::B), (Action::Tie, Winner::Tie), (Action::BothBad, Winner::BothBad)]
         {
-            if keys.just_pressed(key) {
+            if pressed(action) {
                 // One key judges a pair: the winner key submits, with whatever was set before it.
                 j.choose(winner);
                 if let Some(strength) = j.pending_strength {
                     j.set_strength(strength);
                 }
-                submit(&workspace, &mut current, &mut status);
+                submit(&mut link, &mut current, &mut status);
                 return;
             }
         }
     } else {
-        for (slot, key) in DIGITS.iter().enumerate().take(j.slots()) {
-            if keys.just_pressed(*key) {
+        let shift = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+        for (slot, action) in Action::RANKS.iter().enumerate().take(j.slots()) {
+            if pressed(*action) {
                 j.rank(slot, shift);
             }
         }
-        if keys.just_pressed(KeyCode::Backspace) {
+        if pressed(Action::Unrank) {
             j.unrank_last();
         }
     }
-    if keys.just_pressed(KeyCode::KeyF) {
-        let flagged = !status.message.starts_with("flagged");
-        let mut project = workspace.project.lock().expect("project lock");
-        status.message = match project.flag(j.assignment.id, flagged) {
-            Ok(()) if flagged => format!("flagged {} for review", j.key),
-            Ok(()) => format!("unflagged {}", j.key),
-            Err(e) => format!("cannot flag: {e}"),
-        };
+    if pressed(Action::Flag) {
+        // What the assignment is, not what the status line last said.
+        j.flagged = !j.flagged;
+        link.send(ProjectCommand::Flag { assignment: j.assignment.id, key: j.key.clone(), flagged: j.flagged });
     }
-    if keys.just_pressed(KeyCode::KeyS) {
+    if pressed(Action::Skip) {
         panels.skip_reason = Some(String::new());
         return;
     }
-    if keys.just_pressed(KeyCode::Enter) {
-        submit(&workspace, &mut current, &mut status);
+    if pressed(Action::Submit) {
+        submit(&mut link, &mut current, &mut status);
     }
 }
 
-/// Stores the judgment and closes its assignment in one transaction, then moves on.
-pub fn submit(workspace: &Workspace, current: &mut Current, status: &mut Status) {
+/// The view's buttons and fields.
+fn requests(mut requests: MessageReader<JudgeRequest>, mut link: ResMut<StoreLink>, mut current: ResMut<Current>, mut status: ResMut<Status>) {
+    for request in requests.read() {
+        match request {
+            JudgeRequest::SignIn(name) => sign_in(&mut link, &mut status, name),
+            JudgeRequest::Submit => submit(&mut link, &mut current, &mut status),
+        }
+    }
+}
+
+/// Sends the judgment to be stored with its assignment (one transaction) and moves on; the
+/// status line says "saved" once it is durable.
+fn submit(link: &mut StoreLink, current: &mut Current, status: &mut Status) {
     let Some(j) = current.0.as_ref() else { return };
     let Some(payload) = j.payload() else {
         status.message = j.missing().unwrap_or_default().to_string();
         return;
     };
-    let mut project = workspace.project.lock().expect("project lock");
-    match project.submit(&j.assignment, j.active_ms, &[Edit::Create { item: j.assignment.item, payload }]) {
-        Ok(_) => {
-            status.submitted += 1;
-            status.last_submitted = Some(j.assignment.id);
-            status.message = format!("saved {} ({} this session)", j.key, status.submitted);
-            current.0 = None;
-        }
-        Err(e) => status.message = format!("not saved: {e}"),
-    }
-}
-
-/// Ctrl+Z: undoes the annotator's last edit and reopens its assignment, which comes back on screen.
-fn take_back(workspace: &Workspace, who: AnnotatorId, current: &mut Current, status: &mut Status) {
-    let Some(assignment) = status.last_submitted.take() else {
-        status.message = "nothing to take back".into();
-        return;
-    };
-    let mut project = workspace.project.lock().expect("project lock");
-    let undone = project.undo(who).and_then(|_| project.reopen(assignment));
-    match undone {
-        Ok(()) => {
-            status.submitted = status.submitted.saturating_sub(1);
-            status.queue_empty = false;
-            status.message = "took back the last submission".into();
-            // The item on screen keeps its assignment open; the reopened one comes first next time.
-            if let Some(j) = current.0.take() {
-                drop(j);
-            }
-        }
-        Err(e) => status.message = format!("cannot take it back: {e}"),
-    }
+    let j = current.0.take().expect("checked above");
+    status.message = format!("saving {} …", j.key);
+    link.send(ProjectCommand::Submit { assignment: j.assignment, key: j.key, active_ms: j.active_ms, payload });
 }
 
 /// Counts time while the window has focus (or there is none, headless) and input came recently.

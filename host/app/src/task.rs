@@ -1,11 +1,10 @@
-//! The task plugin's questions and guidelines, loaded on a worker thread so the window opens at once.
+//! The comparison task plugin's questions and guidelines, loaded in a background job so the window
+//! opens at once.
 
-use crate::AppOptions;
+use crate::Plugins;
+use crate::jobs::{self, Job};
 use bevy::prelude::*;
-use cairn_plugin_host::{BundledPlugin, HostConfig, PluginEngine, QuestionKind, Registry, TaskInfo};
-use std::path::Path;
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, channel};
+use cairn_plugin_host::{QuestionKind, TaskInfo};
 
 /// What the judging controls ask, from the task plugin.
 #[derive(Resource, Clone, Debug)]
@@ -14,74 +13,63 @@ pub struct TaskSchema {
     pub criteria: Vec<String>,
     /// Markdown shown one key away (G).
     pub guidelines: String,
+    /// The plugin has answered, or failed to load.
+    pub loaded: bool,
+}
+
+/// What the task plugin asks: criteria and guidelines; defaults until the plugin has loaded.
+impl Default for TaskSchema {
+    fn default() -> Self {
+        TaskSchema {
+            criteria: crate::judge::DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect(),
+            guidelines: String::from("Loading guidelines…"),
+            loaded: false,
+        }
+    }
 }
 
 /// The comparison task plugin (`--task`); the cuboid task is the 3D view's (`scene::findings`).
 pub struct TaskPlugin {
-    loaded: Mutex<Option<Receiver<Result<TaskInfo, String>>>>,
-}
-
-/// Finds a task plugin as `cairn plugin list` would (bundled, user, beside the project) and loads
-/// it. Blocking: call it on a worker thread.
-pub(crate) fn load_task_plugin(bundled: &[BundledPlugin], project: &Path, task: &str) -> Result<cairn_plugin_host::TaskPlugin, String> {
-    let project_dir = cairn_plugin_host::project_plugin_dir(project);
-    let registry = Registry::discover(bundled, cairn_plugin_host::user_plugin_dir().as_deref(), Some(&project_dir));
-    let entry = registry.get(task).ok_or_else(|| format!("no task plugin {task:?}"))?;
-    let engine = PluginEngine::new(HostConfig::default())?;
-    entry.load_task(&engine).map_err(|e| e.to_string())
-}
-
-/// Loads a task plugin's description on a worker thread.
-fn load_in_background(options: &AppOptions, task: &str) -> Receiver<Result<TaskInfo, String>> {
-    let (send, receive) = channel();
-    let (bundled, project, task) = (options.plugins.clone(), options.project.clone(), task.to_string());
-    std::thread::spawn(move || {
-        let _ = send.send(load_task_plugin(&bundled, &project, &task).map(|plugin| plugin.info().clone()));
-    });
-    receive
-}
-
-impl TaskPlugin {
-    pub fn new(options: &AppOptions) -> Self {
-        TaskPlugin { loaded: Mutex::new(Some(load_in_background(options, &options.task))) }
-    }
+    pub task: String,
 }
 
 /// Criteria are the task's `criteria.*` choice questions; the rest of the schema drives the controls.
-pub fn schema_of(info: &cairn_plugin_host::TaskInfo) -> TaskSchema {
+pub fn schema_of(info: &TaskInfo) -> TaskSchema {
     let criteria = info
         .questions
         .iter()
         .filter(|q| matches!(q.kind, QuestionKind::Choice(_)))
         .filter_map(|q| q.id.strip_prefix("criteria.").map(str::to_string))
         .collect();
-    TaskSchema { criteria, guidelines: info.guidelines.clone() }
+    TaskSchema { criteria, guidelines: info.guidelines.clone(), loaded: true }
 }
 
 #[derive(Resource)]
-struct Loading(Mutex<Receiver<Result<TaskInfo, String>>>);
+struct Loading(Job<TaskInfo>);
 
 impl Plugin for TaskPlugin {
     fn build(&self, app: &mut App) {
-        if let Some(compare) = self.loaded.lock().expect("task loader lock").take() {
-            app.insert_resource(Loading(Mutex::new(compare))).add_systems(Update, receive);
+        app.init_resource::<TaskSchema>();
+        if self.task.is_empty() {
+            return;
         }
+        let plugins = app.world().resource::<Plugins>().clone();
+        let task = self.task.clone();
+        let job = jobs::spawn(format!("task plugin {task}"), move |_| plugins.load_task(&task).map(|plugin| plugin.info().clone()));
+        app.insert_resource(Loading(job)).add_systems(Update, receive.in_set(crate::AppSet::Receive));
     }
 }
 
 fn receive(loading: Option<Res<Loading>>, mut schema: ResMut<TaskSchema>, mut status: ResMut<crate::Status>, mut commands: Commands) {
     let Some(loading) = loading else { return };
-    let result = loading.0.lock().expect("task loader lock").try_recv();
-    match result {
-        Ok(Ok(loaded)) => {
-            *schema = schema_of(&loaded);
-            commands.remove_resource::<Loading>();
-        }
-        Ok(Err(e)) => {
+    let Some(done) = loading.0.poll().done else { return };
+    match done {
+        Ok(info) => *schema = schema_of(&info),
+        Err(e) => {
             status.message = format!("task plugin: {e}; using the default questions");
-            schema.guidelines = "No guidelines: the task plugin could not be loaded.".into();
-            commands.remove_resource::<Loading>();
+            schema.guidelines = format!("No guidelines: the task plugin could not be loaded ({e}).");
+            schema.loaded = true;
         }
-        Err(_) => {}
     }
+    commands.remove_resource::<Loading>();
 }

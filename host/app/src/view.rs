@@ -2,8 +2,10 @@
 //! verdict controls, guidelines and the key help.
 
 use crate::TaskSchema;
-use crate::judge::{DEFAULT_CRITERIA, Judging};
-use crate::session::{self, Annotator, Current, KEYS, Panels, Status, Workspace};
+use crate::command::StoreLink;
+use crate::judge::Judging;
+use crate::keys::{Action, KeyMap};
+use crate::session::{Annotator, Current, JudgeRequest, Panels, Status};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use cairn_model::{Response, Role, Winner};
@@ -45,15 +47,17 @@ fn draw(
     mut commands: Commands,
     annotator: Res<Annotator>,
     mut current: ResMut<Current>,
-    mut status: ResMut<Status>,
+    status: Res<Status>,
     mut panels: ResMut<Panels>,
     mut markdown: ResMut<Markdown>,
     mut name: ResMut<NameEntry>,
     schema: Res<TaskSchema>,
-    workspace: Res<Workspace>,
-    view: Res<crate::ActiveView>,
+    map: Res<KeyMap>,
+    link: Res<StoreLink>,
+    mut requests: MessageWriter<JudgeRequest>,
+    view: Res<State<crate::View>>,
 ) -> Result {
-    if view.0 != crate::View::Compare {
+    if *view.get() != crate::View::Compare {
         return Ok(());
     }
     let ctx = contexts.ctx_mut()?.clone();
@@ -94,12 +98,23 @@ fn draw(
                         }
                     });
                 }
-                ui.label("G guidelines · F flag · S skip · Ctrl+Z undo · Tab 3D view");
+                ui.label(save_state(&link));
+                ui.separator();
+                let key = |action| map.key_label(action);
+                ui.label(format!(
+                    "{} guidelines · {} flag · {} skip · {} undo · {} 3D view",
+                    key(Action::Guidelines),
+                    key(Action::Flag),
+                    key(Action::Skip),
+                    key(Action::TakeBack),
+                    key(Action::SwitchView)
+                ));
             });
         });
     });
     egui::Panel::bottom("status").show(&mut root, |ui| {
-        ui.label(if status.message.is_empty() { "Enter submits." } else { &status.message });
+        let hint = format!("{} submits.", map.key_label(Action::Submit));
+        ui.label(if status.message.is_empty() { &hint } else { &status.message });
     });
 
     if annotator.0.is_none() {
@@ -109,12 +124,7 @@ fn draw(
             let field = ui.text_edit_singleline(&mut name.0);
             field.request_focus();
             if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                let typed = name.0.clone();
-                commands.queue(move |world: &mut World| {
-                    if let Err(e) = session::identify(world, &typed) {
-                        world.resource_mut::<Status>().message = e;
-                    }
-                });
+                requests.write(JudgeRequest::SignIn(name.0.clone()));
             }
         });
         return Ok(());
@@ -127,9 +137,9 @@ fn draw(
                 ui.separator();
                 ui.strong("Keys");
                 egui::Grid::new("keys").striped(true).show(ui, |ui| {
-                    for (key, what) in KEYS {
-                        ui.monospace(*key);
-                        ui.label(*what);
+                    for (keys, what) in map.help(crate::View::Compare) {
+                        ui.monospace(keys);
+                        ui.label(what);
                         ui.end_row();
                     }
                 });
@@ -149,21 +159,22 @@ fn draw(
             ui.label(if status.queue_empty { "The queue is empty." } else { "Loading…" });
             return;
         };
-        controls(ui, j, &schema);
+        controls(ui, j, &schema, &map);
         ui.separator();
         let ready = j.missing();
-        if ui.add_enabled(ready.is_none(), egui::Button::new("Submit  [Enter]")).clicked() {
-            session::submit(&workspace, &mut current, &mut status);
+        if ui.add_enabled(ready.is_none(), egui::Button::new(format!("Submit  [{}]", map.key_label(Action::Submit)))).clicked() {
+            requests.write(JudgeRequest::Submit);
         } else if let Some(missing) = ready {
             ui.weak(missing);
         }
+        ui.weak(if j.flagged { "flagged for review" } else { "" });
     });
 
     egui::CentralPanel::default().show(&mut root, |ui| {
         let Some(j) = current.0.as_ref() else { return };
         conversation(ui, j, &mut markdown.cache);
         ui.separator();
-        responses(ui, j, &mut panels, &mut markdown);
+        responses(ui, j, &mut panels, &mut markdown, &map);
     });
     Ok(())
 }
@@ -194,7 +205,7 @@ fn own_turns(ui: &mut egui::Ui, response: &Response, cache: &mut CommonMarkCache
     ui.colored_label(role_colour(Role::Assistant), egui::RichText::new("assistant (the reply judged)").strong());
 }
 
-fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut Markdown) {
+fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut Markdown, map: &KeyMap) {
     let slots = j.slots();
     let mut scrolled = None;
     ui.columns(slots, |columns| {
@@ -206,7 +217,13 @@ fn responses(ui: &mut egui::Ui, j: &Judging, panels: &mut Panels, markdown: &mut
                 Some(Winner::B) => slot == 1,
                 _ => false,
             };
-            let label = format!("Response {}  [{}]", slot + 1, slot + 1);
+            // The key that picks this response: a winner key in a pair, a ranking key otherwise.
+            let key = match (j.is_pairwise(), slot) {
+                (true, 0) => map.key_label(Action::LeftBetter),
+                (true, _) => map.key_label(Action::RightBetter),
+                (false, _) => Action::RANKS.get(slot).map(|a| map.key_label(*a)).unwrap_or_default(),
+            };
+            let label = format!("Response {}  [{key}]", slot + 1);
             column.colored_label(
                 if chosen { egui::Color32::from_rgb(120, 200, 130) } else { column.visuals().text_color() },
                 egui::RichText::new(label).strong(),
@@ -270,11 +287,17 @@ fn word_diff(ui: &mut egui::Ui, left: &str, right: &str) {
     ui.label(job);
 }
 
-fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema) {
+fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema, map: &KeyMap) {
     if j.is_pairwise() {
         ui.strong("Which response is better?");
         ui.horizontal_wrapped(|ui| {
-            for (winner, label) in [(Winner::A, "Left [1]"), (Winner::B, "Right [2]"), (Winner::Tie, "Tie [3]"), (Winner::BothBad, "Both bad [4]")] {
+            for (winner, label, action) in [
+                (Winner::A, "Left", Action::LeftBetter),
+                (Winner::B, "Right", Action::RightBetter),
+                (Winner::Tie, "Tie", Action::Tie),
+                (Winner::BothBad, "Both bad", Action::BothBad),
+            ] {
+                let label = format!("{label} [{}]", map.key_label(action));
                 if ui.selectable_label(j.winner == Some(winner), label).clicked() {
                     j.choose(winner);
                 }
@@ -284,7 +307,8 @@ fn controls(ui: &mut egui::Ui, j: &mut Judging, schema: &TaskSchema) {
         ui.strong("How much better?");
         ui.add_enabled_ui(!matches!(j.winner, Some(Winner::Tie | Winner::BothBad)), |ui| {
             ui.horizontal(|ui| {
-                for (strength, label) in [(1u8, "slightly [Q]"), (2, "clearly [W]"), (3, "much [E]")] {
+                for (strength, label, action) in [(1u8, "slightly", Action::Slightly), (2, "clearly", Action::Clearly), (3, "much", Action::Much)] {
+                    let label = format!("{label} [{}]", map.key_label(action));
                     let on = j.strength == Some(strength) || (j.winner.is_none() && j.pending_strength == Some(strength));
                     if ui.selectable_label(on, label).clicked() {
                         j.pending_strength = Some(strength);
@@ -367,9 +391,12 @@ fn ranking_by_drag(ui: &mut egui::Ui, j: &mut Judging) {
     }
 }
 
-/// What the task plugin asks: criteria and guidelines; defaults until the plugin has loaded.
-impl Default for TaskSchema {
-    fn default() -> Self {
-        TaskSchema { criteria: DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect(), guidelines: String::from("Loading guidelines…") }
+/// "saving 3 changes …" while changes are on their way to the project, "saved" when none is.
+pub fn save_state(link: &StoreLink) -> String {
+    match (&link.closed, link.unsaved()) {
+        (Some(why), _) => format!("not saving: {why}"),
+        (None, 0) => "all changes saved".into(),
+        (None, 1) => "saving 1 change …".into(),
+        (None, n) => format!("saving {n} changes …"),
     }
 }

@@ -7,32 +7,11 @@ use bevy::input::InputPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use cairn_app::{AppOptions, Current, Panels};
-use cairn_model::{AnnotatorKind, Comparison, ContentHash, ItemData, Message, Modality, Payload, Response, Role, Winner};
+use cairn_model::{AnnotatorKind, Payload, Winner};
 use cairn_store::{Project, QueuePolicy};
-use common::{chord, press};
+use common::comparisons::project_with;
+use common::{chord, press, settle};
 use std::time::Duration;
-
-fn project_with(items: usize, responses: usize) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("judge.cairn");
-    let mut p = Project::create(&path).unwrap();
-    p.bulk_import(|bulk| {
-        let ds = bulk.ensure_dataset("c", Modality::Comparison)?;
-        for i in 0..items {
-            let c = Comparison {
-                messages: vec![Message::text(Role::User, format!("question {i}"))],
-                responses: (0..responses).map(|r| Response::new(Some(&format!("model-{r}")), format!("answer {r} to {i}"))).collect(),
-                metadata: serde_json::Value::Null,
-            };
-            let mut hash = [0u8; 32];
-            hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            bulk.insert_item(ds, &format!("item-{i}"), ContentHash::from_digest(&hash), &ItemData::Comparison(c))?;
-        }
-        Ok::<_, cairn_store::StoreError>(())
-    })
-    .unwrap();
-    (dir, path)
-}
 
 fn app(project: &std::path::Path) -> App {
     let mut app = App::new();
@@ -40,7 +19,7 @@ fn app(project: &std::path::Path) -> App {
     let options =
         AppOptions { project: project.to_path_buf(), annotator: Some("tester".into()), policy: QueuePolicy::default(), ..AppOptions::default() };
     cairn_app::build(&mut app, &options).unwrap();
-    app.update();
+    settle(&mut app);
     app
 }
 
@@ -117,6 +96,7 @@ fn enter_without_a_winner_stores_nothing_and_skips_need_a_reason() {
     assert_eq!(on_screen(&app).0, first, "a skip needs a reason");
     app.world_mut().resource_mut::<Panels>().skip_reason = Some("the prompt is cut off".into());
     press(&mut app, KeyCode::Enter);
+    settle(&mut app);
     assert_ne!(on_screen(&app).0, first);
     let p = Project::open(&path).unwrap();
     let states = p.assignments(None).unwrap();
@@ -149,7 +129,8 @@ fn ten_judgments_leave_through_the_export_dialog_and_show_in_the_quality_report(
     let plugins = cairn_bundled_plugins::BUNDLED.iter().map(|&(manifest, wasm)| cairn_plugin_host::BundledPlugin { manifest, wasm }).collect();
     let out = dir.path().join("trl");
     let options = AppOptions { project: path.clone(), plugins, ..AppOptions::default() };
-    let mut dialog = cairn_app::ExportDialog::new(&options);
+    let plugins_of_app = cairn_app::Plugins::new(options.plugins.clone(), path.clone());
+    let mut dialog = cairn_app::ExportDialog::new(&options, &plugins_of_app);
     assert_eq!(dialog.exporters[dialog.chosen], "trl-preference");
     dialog.destination = out.to_string_lossy().into_owned();
     dialog.start();

@@ -4,7 +4,6 @@
 
 mod common;
 
-use bevy::input::mouse::MouseButtonInput;
 use bevy::input::{ButtonState, InputPlugin};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
@@ -12,67 +11,11 @@ use cairn_app::scene::{Classes, Frames, Pointer, Scene, Selection};
 use cairn_app::{AppOptions, View};
 use cairn_model::{AttributeValue, Cuboid, Payload};
 use cairn_store::{Edit, Project};
-use common::{chord, press};
+use common::frames::{CAR_SIZE, CAR_YAW, aim, bundled, car_centre, click, mouse, project, wait_for_frame};
+use common::{chord, press, settle};
 use std::f32::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// Where the synthetic car is on frame `i` (local = file coordinates here): it drives 1 m along +x
-/// per frame, heading 0.3 rad.
-fn car_centre(i: usize) -> Vec3 {
-    Vec3::new(12.0 + i as f32, 6.0, 0.75)
-}
-const CAR_YAW: f32 = 0.3;
-const CAR_SIZE: Vec3 = Vec3::new(4.2, 1.8, 1.5);
-
-/// A KITTI .bin frame: flat ground 30 × 15 m every 25 cm, and the car's sides and roof every 10 cm.
-fn frame_bytes(i: usize) -> Vec<u8> {
-    let mut points: Vec<[f32; 3]> = Vec::new();
-    for gx in 0..120 {
-        for gy in 0..60 {
-            points.push([gx as f32 * 0.25, gy as f32 * 0.25, 0.0]);
-        }
-    }
-    let (c, r) = (car_centre(i), Quat::from_rotation_z(CAR_YAW));
-    let half = CAR_SIZE / 2.0;
-    let steps = |len: f32| (0..=(len / 0.1) as i32).map(move |k| -len / 2.0 + k as f32 * 0.1);
-    for x in steps(CAR_SIZE.x) {
-        for z in steps(CAR_SIZE.z) {
-            for y in [-half.y, half.y] {
-                points.push((c + r * Vec3::new(x, y, z)).to_array());
-            }
-        }
-        for y in steps(CAR_SIZE.y) {
-            points.push((c + r * Vec3::new(x, y, half.z)).to_array());
-        }
-    }
-    for y in steps(CAR_SIZE.y) {
-        for z in steps(CAR_SIZE.z) {
-            for x in [-half.x, half.x] {
-                points.push((c + r * Vec3::new(x, y, z)).to_array());
-            }
-        }
-    }
-    points.iter().flat_map(|p| [p[0], p[1], p[2], 0.5]).flat_map(f32::to_le_bytes).collect()
-}
-
-/// A project with one sequence of `frames` frames.
-fn project(frames: usize) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let seq = dir.path().join("drive");
-    std::fs::create_dir_all(&seq).unwrap();
-    for i in 0..frames {
-        std::fs::write(seq.join(format!("{i:06}.bin")), frame_bytes(i)).unwrap();
-    }
-    let path = dir.path().join("boxes.cairn");
-    let mut p = Project::create(&path).unwrap();
-    cairn_import::import_path(&mut p, &seq, &cairn_import::ImportOptions::default(), &mut |_, _| {}).unwrap();
-    (dir, path)
-}
-
-fn bundled() -> Vec<cairn_plugin_host::BundledPlugin> {
-    cairn_bundled_plugins::BUNDLED.iter().map(|&(manifest, wasm)| cairn_plugin_host::BundledPlugin { manifest, wasm }).collect()
-}
 
 fn app(project: &Path) -> App {
     let mut app = App::new();
@@ -96,52 +39,16 @@ fn app(project: &Path) -> App {
     app
 }
 
-/// Updates until frame `index` is loaded (its cloud decoded on the worker thread).
-fn wait_for_frame(app: &mut App, index: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        app.update();
-        let scene = app.world().resource::<Scene>();
-        if scene.frame == index && scene.cloud.is_some() && scene.loading.is_none() && scene.wanted.is_none() {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "frame {index} did not load: {}", scene.message);
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Points the cursor straight down at file coordinates (x, y), from `screen` (pixels, for
-/// click-versus-drag). The ray is in the frame's local coordinates, as the renderer makes it.
-fn aim(app: &mut App, at: Vec2, screen: Vec2) {
-    let origin = app.world().resource::<Scene>().origin;
-    let local = at - Vec2::new(origin[0] as f32, origin[1] as f32);
-    let mut pointer = app.world_mut().resource_mut::<Pointer>();
-    pointer.ray = Some((local.extend(60.0), Vec3::NEG_Z));
-    pointer.screen = screen;
-    pointer.over_ui = false;
-}
-
-fn mouse(app: &mut App, state: ButtonState) {
-    app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state, window: Entity::PLACEHOLDER });
-    app.update();
-}
-
-fn click(app: &mut App, at: Vec2, screen: Vec2) {
-    aim(app, at, screen);
-    mouse(app, ButtonState::Pressed);
-    mouse(app, ButtonState::Released);
-}
-
 /// Annotator "tester"'s revisions: (action, state).
 fn revisions(project: &Path) -> Vec<(String, String)> {
     let p = Project::open(project).unwrap();
     let who = p.annotator_by_name("tester").unwrap().unwrap().id;
-    p.history(Some(who)).unwrap().into_iter().map(|r| (r.action, r.state)).collect()
+    p.history(Some(who)).unwrap().into_iter().map(|r| (r.action.to_string(), r.state.to_string())).collect()
 }
 
 /// The boxes of frame `index` as stored (a second connection: what a crash would leave).
 fn stored_boxes(project: &Path, index: usize, app: &App) -> Vec<Cuboid> {
-    let item = app.world().resource::<Frames>().0[index].item;
+    let item = app.world().resource::<Frames>().list[index].item;
     let p = Project::open(project).unwrap();
     p.annotations_of(item)
         .unwrap()
@@ -353,6 +260,7 @@ fn dragging_handles_is_one_edit_on_release() {
     }
     assert_eq!(revisions(&path).len(), before, "nothing is written while dragging");
     mouse(&mut app, ButtonState::Released);
+    settle(&mut app);
     let moved = stored_boxes(&path, 0, &app).remove(0);
     assert!((moved.center[1] - start.center[1] - 2.0).abs() < 1e-4 && (moved.center[0] - start.center[0]).abs() < 1e-4, "{:?}", moved.center);
     assert_eq!(revisions(&path).len(), before + 1);
@@ -376,19 +284,20 @@ fn numbers_typed_in_the_panel_are_one_revision_and_bad_ones_are_refused() {
     click(&mut app, c0, Vec2::new(300.0, 300.0));
     click(&mut app, c0, Vec2::new(300.0, 300.0));
     assert_eq!(stored_boxes(&path, 0, &app).len(), 2);
-    app.world_mut().resource_mut::<Selection>().0 = Some(id);
+    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Select(Some(id)));
+    settle(&mut app);
     let mut typed = stored_boxes(&path, 0, &app).remove(0);
     typed.size = [4.25, 1.85, 1.55];
     typed.yaw = 0.3;
-    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, typed.clone()));
-    app.update();
+    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Edit(cairn_app::boxes::BoxEdit::Replace(id, typed.clone())));
+    settle(&mut app);
     assert_eq!(stored_boxes(&path, 0, &app)[0], typed);
     assert_eq!(revisions(&path).len(), 3);
     // A negative size is refused by the store's validation: nothing changes, the status says why.
     let mut bad = typed.clone();
     bad.size[0] = -1.0;
-    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Replace(id, bad));
-    app.update();
+    app.world_mut().write_message(cairn_app::scene::edit::SceneRequest::Edit(cairn_app::boxes::BoxEdit::Replace(id, bad)));
+    settle(&mut app);
     assert_eq!(stored_boxes(&path, 0, &app)[0], typed);
     assert_eq!(revisions(&path).len(), 3);
     let status = &app.world().resource::<cairn_app::scene::edit::SceneStatus>().message;

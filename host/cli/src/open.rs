@@ -103,6 +103,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         frame: args.frame,
         select,
         bench: None,
+        commit_delay: None,
     })
 }
 

@@ -1,7 +1,8 @@
+use crate::clock::now_ms;
 use crate::codec::{EncodedItem, encode_item};
 use crate::error::{At, Result, StoreError};
-use crate::project::{ensure_annotator, ensure_dataset};
-use crate::{Project, now_ms};
+use crate::project::{Project, ensure_annotator, ensure_dataset};
+use crate::revision::{RevisionAction, RevisionState};
 use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, ContentHash, DatasetId, ItemData, ItemId, Modality, Payload};
 use rusqlite::{OptionalExtension, params};
 use std::path::Path;
@@ -120,10 +121,12 @@ impl BulkImport<'_> {
                 .tx
                 .prepare_cached(&format!(
                     "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state) VALUES {}",
-                    values("(?, ?, ?, 'import', ?, ?, ?, 'fixed')")
+                    values("(?, ?, ?, ?, ?, ?, ?, ?)")
                 ))
                 .at(self.path)?;
-            let args = rows.iter().flat_map(|r| [&r.revision as &dyn ToSql, &r.annotator, &self.now, &r.annotation, &r.item, &r.json]);
+            let (action, state) = (RevisionAction::Import, RevisionState::Fixed);
+            let args =
+                rows.iter().flat_map(|r| [&r.revision as &dyn ToSql, &r.annotator, &self.now, &action, &r.annotation, &r.item, &r.json, &state]);
             insert.execute(rusqlite::params_from_iter(args)).at(self.path)?;
         }
         self.pending.clear();
@@ -153,7 +156,7 @@ impl BulkImport<'_> {
     }
 
     /// Keeps a label that came with the data (e.g. HH-RLHF's chosen side) as an annotation by a source
-    /// annotator, with an 'import' revision. The same label imported again is not added twice.
+    /// annotator, with an import revision. The same label imported again is not added twice.
     pub fn import_annotation(&mut self, item: Inserted, annotator: AnnotatorId, payload: &Payload) -> Result<Option<AnnotationId>> {
         let json = serde_json::to_string(payload).expect("payload serializes");
         if let Inserted::Existing(id) = item {

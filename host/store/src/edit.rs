@@ -1,5 +1,7 @@
 use crate::error::{At, Result, StoreError};
-use crate::{Project, labels, now_ms};
+use crate::labels;
+use crate::project::{Project, item_data};
+use crate::revision::{Direction, NewRevision, RevisionAction, append, drop_redo_stack};
 use cairn_model::{AnnotationId, AnnotatorId, ItemData, ItemId, Payload, RevisionId, validate_payload};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::path::Path;
@@ -73,15 +75,15 @@ impl Project {
     fn step(&mut self, annotator: AnnotatorId, dir: Direction) -> Result<Option<UndoOutcome>> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        // Undo takes the newest 'done' edit, redo the oldest 'undone' one: together they behave as the
+        // Undo takes the newest done edit, redo the oldest undone one: together they behave as the
         // two stacks of an editor, kept in the file. A batch goes whole, in the same order.
-        let (state, order) = match dir {
-            Direction::Undo => ("done", "DESC"),
-            Direction::Redo => ("undone", "ASC"),
+        let order = match dir {
+            Direction::Undo => "DESC",
+            Direction::Redo => "ASC",
         };
         let select = format!(
             "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
-             WHERE annotator_id = ?1 AND state = '{state}' ORDER BY id {order} LIMIT 1"
+             WHERE annotator_id = ?1 AND state = ?2 ORDER BY id {order} LIMIT 1"
         );
         let row = |r: &rusqlite::Row<'_>| {
             Ok(Target {
@@ -94,16 +96,16 @@ impl Project {
                 batch: r.get(6)?,
             })
         };
-        let Some(first) = tx.query_row(&select, [annotator.0], row).optional().at(&path)? else { return Ok(None) };
+        let Some(first) = tx.query_row(&select, params![annotator.0, dir.takes()], row).optional().at(&path)? else { return Ok(None) };
         let targets = match first.batch {
             None => vec![first],
             Some(batch) => {
                 let sql = format!(
                     "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
-                     WHERE annotator_id = ?1 AND state = '{state}' AND batch = ?2 ORDER BY id {order}"
+                     WHERE annotator_id = ?1 AND state = ?2 AND batch = ?3 ORDER BY id {order}"
                 );
                 let mut stmt = tx.prepare(&sql).at(&path)?;
-                let rows = stmt.query_map(params![annotator.0, batch], row).at(&path)?;
+                let rows = stmt.query_map(params![annotator.0, dir.takes(), batch], row).at(&path)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().at(&path)?
             }
         };
@@ -125,9 +127,9 @@ impl Project {
 
 /// Reverts (undo) or re-applies (redo) one revision, appending the revision that records it.
 fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: &Target, dir: Direction) -> Result<i64> {
-    let action = dir.as_str();
-    let revision = if target.action == "labels" {
-        labels::revert(tx, path, annotator, target.id, ItemId(target.item), dir == Direction::Undo)?
+    let item = ItemId(target.item);
+    let revision = if target.action == RevisionAction::Labels {
+        labels::revert(tx, path, annotator, target.id, item, dir)?
     } else {
         let annotation = target.annotation.expect("annotation revisions name their annotation");
         let (expected, wanted) = match dir {
@@ -137,44 +139,25 @@ fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target:
         let (current, by): (Option<String>, i64) =
             tx.query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
         if &current != expected {
-            return Err(StoreError::Conflict { action, annotation: AnnotationId(annotation), by });
+            return Err(StoreError::Conflict { action: dir.action().as_str(), annotation: AnnotationId(annotation), by });
         }
-        tx.execute(
-            "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, reverts, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'fixed')",
-            params![annotator.0, now_ms(), action, annotation, target.item, current, wanted, target.id],
-        )
-        .at(path)?;
-        let revision = tx.last_insert_rowid();
+        let record = NewRevision {
+            annotation: Some(annotation),
+            before: current.as_deref(),
+            after: wanted.as_deref(),
+            ..NewRevision::step(annotator, dir, item, target.id)
+        };
+        let revision = append(tx, path, &record)?;
         set_annotation(tx, path, annotation, wanted.as_deref(), revision)?;
         revision
     };
-    let new_state = match dir {
-        Direction::Undo => "undone",
-        Direction::Redo => "done",
-    };
-    tx.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", params![new_state, target.id]).at(path)?;
+    tx.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", params![dir.leaves(), target.id]).at(path)?;
     Ok(revision)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Undo,
-    Redo,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Direction::Undo => "undo",
-            Direction::Redo => "redo",
-        }
-    }
 }
 
 struct Target {
     id: i64,
-    action: String,
+    action: RevisionAction,
     annotation: Option<i64>,
     item: i64,
     before: Option<String>,
@@ -186,15 +169,6 @@ struct LiveAnnotation {
     item: ItemId,
     kind: String,
     payload: String,
-}
-
-pub(crate) fn item_data(tx: &Transaction<'_>, path: &Path, item: ItemId) -> Result<ItemData> {
-    let bytes: Vec<u8> = tx
-        .query_row("SELECT data FROM items WHERE id = ?1", [item.0], |r| r.get(0))
-        .optional()
-        .at(path)?
-        .ok_or(StoreError::NotFound { path: path.to_owned(), what: "item", id: item.0 })?;
-    crate::codec::decode_item(&bytes).map_err(|detail| StoreError::BadItem { path: path.to_owned(), id: item.0, detail })
 }
 
 fn live_annotation(tx: &Transaction<'_>, path: &Path, id: AnnotationId) -> Result<LiveAnnotation> {
@@ -221,11 +195,6 @@ fn set_annotation(tx: &Transaction<'_>, path: &Path, annotation: i64, payload: O
     Ok(())
 }
 
-pub(crate) fn drop_redo_stack(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId) -> Result<()> {
-    tx.execute("UPDATE revisions SET state = 'dropped' WHERE annotator_id = ?1 AND state = 'undone'", [annotator.0]).at(path)?;
-    Ok(())
-}
-
 /// One edit inside a transaction the caller owns (an edit alone, or a submission with its assignment).
 pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, active_ms: u64, edit: &Edit) -> Result<EditOutcome> {
     let (action, annotation, item, before, after) = match edit {
@@ -237,7 +206,7 @@ pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId
                 params![item.0, annotator.0, payload.kind().as_str(), after],
             )
             .at(path)?;
-            ("create", tx.last_insert_rowid(), *item, None, Some(after))
+            (RevisionAction::Create, tx.last_insert_rowid(), *item, None, Some(after))
         }
         Edit::Update { annotation, payload } => {
             let live = live_annotation(tx, path, *annotation)?;
@@ -252,20 +221,20 @@ pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId
             }
             let data = item_data(tx, path, live.item)?;
             let after = checked_json(payload, &data)?;
-            ("update", annotation.0, live.item, Some(live.payload), Some(after))
+            (RevisionAction::Update, annotation.0, live.item, Some(live.payload), Some(after))
         }
         Edit::Delete { annotation } => {
             let live = live_annotation(tx, path, *annotation)?;
-            ("delete", annotation.0, live.item, Some(live.payload), None)
+            (RevisionAction::Delete, annotation.0, live.item, Some(live.payload), None)
         }
     };
-    tx.execute(
-        "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, active_ms, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'done')",
-        params![annotator.0, now_ms(), action, annotation, item.0, before, after, active_ms as i64],
-    )
-    .at(path)?;
-    let revision = tx.last_insert_rowid();
+    let record = NewRevision {
+        annotation: Some(annotation),
+        before: before.as_deref(),
+        after: after.as_deref(),
+        ..NewRevision::edit(annotator, action, item, active_ms)
+    };
+    let revision = append(tx, path, &record)?;
     set_annotation(tx, path, annotation, after.as_deref(), revision)?;
     drop_redo_stack(tx, path, annotator)?;
     Ok(EditOutcome { revision: RevisionId(revision), annotation: AnnotationId(annotation) })

@@ -1,9 +1,9 @@
 //! Per-point class labels: one BLOB per chunk of `POINT_LABEL_CHUNK` points, with every change kept
 //! chunk by chunk in `point_label_changes` so that painting can be undone like any other edit.
 
-use crate::edit::{drop_redo_stack, item_data};
 use crate::error::{At, Result, StoreError};
-use crate::{Project, now_ms};
+use crate::project::{Project, item_data};
+use crate::revision::{Direction, NewRevision, RevisionAction, append, drop_redo_stack};
 use cairn_model::{AnnotatorId, ItemData, ItemId, POINT_LABEL_CHUNK, PointLabelChunk, RevisionId, ValidationError};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::path::Path;
@@ -23,13 +23,7 @@ impl Project {
                 return Err(invalid("labels", format!("chunk {} covers points up to {end}, but the frame has {points} points", c.chunk)));
             }
         }
-        tx.execute(
-            "INSERT INTO revisions (annotator_id, at_ms, action, item_id, active_ms, state)
-             VALUES (?1, ?2, 'labels', ?3, ?4, 'done')",
-            params![annotator.0, now_ms(), item.0, active_ms as i64],
-        )
-        .at(&path)?;
-        let revision = tx.last_insert_rowid();
+        let revision = append(&tx, &path, &NewRevision::edit(annotator, RevisionAction::Labels, item, active_ms))?;
         for c in chunks {
             let before = chunk_blob(&tx, &path, item, c.chunk)?;
             write_chunk(&tx, &path, revision, item, c.chunk, before, Some(c.to_bytes()))?;
@@ -93,25 +87,22 @@ fn write_chunk(
 /// One chunk a revision changed: (chunk, labels before, labels after).
 type ChunkChange = (u32, Option<Vec<u8>>, Option<Vec<u8>>);
 
-/// Undoes (or redoes) a 'labels' revision, refusing when a later edit changed the same chunks.
-pub(crate) fn revert(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: i64, item: ItemId, undo: bool) -> Result<i64> {
+/// Undoes (or redoes) a labels revision, refusing when a later edit changed the same chunks.
+pub(crate) fn revert(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: i64, item: ItemId, dir: Direction) -> Result<i64> {
     let changes: Vec<ChunkChange> = {
         let mut stmt = tx.prepare("SELECT chunk, before, after FROM point_label_changes WHERE revision_id = ?1 ORDER BY chunk").at(path)?;
         let rows = stmt.query_map([target], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).at(path)?;
         rows.collect::<rusqlite::Result<_>>().at(path)?
     };
-    let action = if undo { "undo" } else { "redo" };
-    tx.execute(
-        "INSERT INTO revisions (annotator_id, at_ms, action, item_id, reverts, state) VALUES (?1, ?2, ?3, ?4, ?5, 'fixed')",
-        params![annotator.0, now_ms(), action, item.0, target],
-    )
-    .at(path)?;
-    let revision = tx.last_insert_rowid();
+    let revision = append(tx, path, &NewRevision::step(annotator, dir, item, target))?;
     for (chunk, before, after) in changes {
-        let (expected, wanted) = if undo { (after, before) } else { (before, after) };
+        let (expected, wanted) = match dir {
+            Direction::Undo => (after, before),
+            Direction::Redo => (before, after),
+        };
         let current = chunk_blob(tx, path, item, chunk)?;
         if current != expected {
-            return Err(StoreError::LabelConflict { action, item });
+            return Err(StoreError::LabelConflict { action: dir.action().as_str(), item });
         }
         write_chunk(tx, path, revision, item, chunk, current, wanted)?;
     }

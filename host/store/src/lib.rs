@@ -7,8 +7,11 @@
 //! - Undo and redo walk each annotator's revisions and survive restarts, since they live in the file.
 //! - Per-point labels are chunked BLOBs, one row per chunk of `POINT_LABEL_CHUNK` points.
 //! - Bulk imports run as one transaction per source file: all of it lands, or none of it.
+//!
+//! Modules use only modules below them (README.md draws the layers); this file only re-exports.
 
 mod bulk;
+mod clock;
 mod codec;
 mod edit;
 mod error;
@@ -17,19 +20,18 @@ mod project;
 mod quality;
 mod queue;
 mod read;
+mod revision;
 mod schema;
+mod text_enum;
 
 pub use bulk::{BulkImport, Inserted};
+pub use clock::now_ms;
 pub use codec::{EncodedItem, comparison_content_hash, encode_item};
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};
 pub use project::Project;
 pub use quality::{Agreement, AnnotatorQuality, ModelRating, PairKappa, QualityOptions, QualityReport};
-pub use queue::{AssignmentState, QueuePolicy};
+pub use queue::{AssignmentState, AssignmentStatus, QueuePolicy};
 pub use read::{AnnotatorCount, DatasetStatus, ProjectStatus, RevisionRecord};
+pub use revision::{RevisionAction, RevisionState};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-
-/// Milliseconds since the Unix epoch, the store's clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}

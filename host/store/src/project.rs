@@ -1,6 +1,8 @@
+use crate::clock::now_ms;
+use crate::codec::decode_item;
 use crate::error::{At, Result, StoreError};
-use crate::{now_ms, schema};
-use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemId, Modality, ProjectInfo};
+use crate::schema::{self, SCHEMA_VERSION};
+use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemData, ItemId, Modality, ProjectInfo};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -124,7 +126,7 @@ impl Project {
     /// Name, schema and creation time, from the `meta` table.
     pub fn info(&self) -> Result<ProjectInfo> {
         let created: String = self.conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| r.get(0)).at(&self.path)?;
-        Ok(ProjectInfo { name: self.name()?, schema_version: crate::SCHEMA_VERSION, created_at_ms: created.parse().unwrap_or(0) })
+        Ok(ProjectInfo { name: self.name()?, schema_version: SCHEMA_VERSION, created_at_ms: created.parse().unwrap_or(0) })
     }
 
     /// Finds an annotator by name, creating it on first use.
@@ -179,7 +181,7 @@ impl Project {
     }
 
     pub(crate) fn decode_item(&self, raw: RawItem) -> Result<Item> {
-        let data = crate::codec::decode_item(&raw.data).map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
+        let data = decode_item(&raw.data).map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
         let content_hash = <[u8; 16]>::try_from(raw.hash.as_slice()).map(ContentHash).map_err(|_| StoreError::BadItem {
             path: self.path.clone(),
             id: raw.id,
@@ -221,6 +223,16 @@ pub(crate) struct RawItem {
 
 pub(crate) fn raw_item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawItem> {
     Ok(RawItem { id: r.get(0)?, dataset: r.get(1)?, key: r.get(2)?, hash: r.get(3)?, data: r.get(4)? })
+}
+
+/// One item's data, read inside a transaction the caller owns.
+pub(crate) fn item_data(conn: &Connection, path: &Path, item: ItemId) -> Result<ItemData> {
+    let bytes: Vec<u8> = conn
+        .query_row("SELECT data FROM items WHERE id = ?1", [item.0], |r| r.get(0))
+        .optional()
+        .at(path)?
+        .ok_or(StoreError::NotFound { path: path.to_owned(), what: "item", id: item.0 })?;
+    decode_item(&bytes).map_err(|detail| StoreError::BadItem { path: path.to_owned(), id: item.0, detail })
 }
 
 fn annotator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Annotator> {

@@ -2,8 +2,9 @@
 //! Bradley–Terry leaderboard of the models, computed from the project's current verdicts and rankings
 //! with the pure statistics in `cairn_model::stats`.
 
-use crate::Project;
-use crate::error::{At, Result};
+use crate::error::{At, Result, StoreError};
+use crate::project::Project;
+use crate::revision::RevisionAction;
 use cairn_model::stats::{self, Battle, BtOptions, Metric, Outcome, PositionBias, ShownOutcome};
 use cairn_model::{AnnotatorKind, ItemData, Modality, Payload, PayloadKind, Winner};
 use serde::Serialize;
@@ -109,7 +110,7 @@ impl Project {
         let mut judgments = 0u64;
         let mut items_judged = 0u64;
         let mut item_no = 0u64;
-        self.for_each_record::<crate::StoreError>(&[PayloadKind::Verdict, PayloadKind::Ranking], &[Modality::Comparison], |record| {
+        self.for_each_record::<StoreError>(&[PayloadKind::Verdict, PayloadKind::Ranking], &[Modality::Comparison], |record| {
             item_no += 1;
             let ItemData::Comparison(c) = &record.item else { return Ok(()) };
             let model_of = |i: u32, models: &mut Vec<String>| {
@@ -280,10 +281,10 @@ impl Project {
             .prepare(
                 "SELECT n.name, r.active_ms FROM revisions r
                  JOIN annotators n ON n.id = r.annotator_id JOIN annotations a ON a.id = r.annotation_id
-                 WHERE r.action = 'create' AND a.kind IN ('verdict', 'ranking') AND r.active_ms > 0",
+                 WHERE r.action = ?1 AND a.kind IN ('verdict', 'ranking') AND r.active_ms > 0",
             )
             .at(&self.path)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).at(&self.path)?;
+        let rows = stmt.query_map([RevisionAction::Create], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).at(&self.path)?;
         let mut out: HashMap<String, Vec<u64>> = HashMap::new();
         for row in rows {
             let (name, ms) = row.at(&self.path)?;

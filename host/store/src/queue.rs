@@ -5,11 +5,13 @@
 //! annotator set, items that annotator has answered are reference checks: they never enter the
 //! normal queue, and every `gold_every`-th assignment of an annotator is one of them.
 
+use crate::clock::now_ms;
 use crate::edit::{Edit, EditOutcome, apply_in};
 use crate::error::{At, Result, StoreError};
-use crate::{Project, now_ms};
+use crate::project::Project;
+use crate::text_enum::text_enum;
 use cairn_model::{AnnotatorId, Assignment, AssignmentId, DatasetId, ItemData, ItemId};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueuePolicy {
@@ -31,12 +33,22 @@ impl Default for QueuePolicy {
     }
 }
 
+text_enum! {
+    /// Where an assignment stands, as stored in `assignments.state`.
+    AssignmentStatus("assignment state") {
+        /// Shown and not answered yet: the queue hands it out again first.
+        Open = "open",
+        Done = "done",
+        /// Passed on, with a reason: it goes back to the queue for others.
+        Skipped = "skipped",
+    }
+}
+
 /// Where an assignment stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssignmentState {
     pub assignment: Assignment,
-    /// `open`, `done` or `skipped`.
-    pub state: String,
+    pub state: AssignmentStatus,
     pub skip_reason: Option<String>,
     pub flagged: bool,
 }
@@ -95,7 +107,7 @@ impl Project {
     fn pick(&self, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64) -> Result<Option<ItemId>> {
         let gold_filter = match (policy.gold_annotator, gold) {
             (None, true) => return Ok(None),
-            // Mentions ?4 so the statement always takes the same four parameters.
+            // Mentions ?4 so that every form of the statement takes the same parameters.
             (None, false) => "?4 = ?4",
             (Some(_), true) => "EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?4 AND g.payload IS NOT NULL)",
             (Some(_), false) => "NOT EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?4 AND g.payload IS NOT NULL)",
@@ -105,7 +117,7 @@ impl Project {
             "SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id
              WHERE i.id > ?5 AND d.modality = 'comparison' AND (?1 IS NULL OR i.dataset_id = ?1)
                AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.annotator_id = ?2)
-               AND (SELECT count(*) FROM assignments a WHERE a.item_id = i.id AND a.state != 'skipped') < ?3
+               AND (SELECT count(*) FROM assignments a WHERE a.item_id = i.id AND a.state != ?6) < ?3
                AND {gold_filter}
              ORDER BY i.id LIMIT 1"
         );
@@ -113,7 +125,7 @@ impl Project {
         self.conn
             .prepare_cached(&sql)
             .at(&self.path)?
-            .query_row(params![policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator, after], |r| r.get(0))
+            .query_row(params![policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator, after, AssignmentStatus::Skipped], |r| r.get(0))
             .optional()
             .at(&self.path)
             .map(|id| id.map(ItemId))
@@ -123,8 +135,8 @@ impl Project {
         let row: Option<(i64, i64, String, bool)> = self
             .conn
             .query_row(
-                "SELECT id, item_id, shown_order, gold FROM assignments WHERE annotator_id = ?1 AND state = 'open' ORDER BY id LIMIT 1",
-                [annotator.0],
+                "SELECT id, item_id, shown_order, gold FROM assignments WHERE annotator_id = ?1 AND state = ?2 ORDER BY id LIMIT 1",
+                params![annotator.0, AssignmentStatus::Open],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
@@ -151,7 +163,10 @@ impl Project {
             outcomes.push(apply_in(&tx, &path, assignment.annotator, active, edit)?);
         }
         let changed = tx
-            .execute("UPDATE assignments SET state = 'done' WHERE id = ?1 AND annotator_id = ?2", params![assignment.id.0, assignment.annotator.0])
+            .execute(
+                "UPDATE assignments SET state = ?3 WHERE id = ?1 AND annotator_id = ?2",
+                params![assignment.id.0, assignment.annotator.0, AssignmentStatus::Done],
+            )
             .at(&path)?;
         if changed != 1 {
             return Err(StoreError::Assignment {
@@ -165,21 +180,24 @@ impl Project {
 
     /// Opens a finished assignment again (after its submission was taken back with undo).
     pub fn reopen(&mut self, assignment: AssignmentId) -> Result<()> {
-        self.set_assignment(assignment, "UPDATE assignments SET state = 'open' WHERE id = ?1 AND ?2", true)
+        self.set_assignment(assignment, "state = ?2", &[&AssignmentStatus::Open])
     }
 
     /// Passes on an item, with the annotator's reason; it goes back to the queue for others.
     pub fn skip(&mut self, assignment: AssignmentId, reason: &str) -> Result<()> {
-        self.set_assignment(assignment, "UPDATE assignments SET state = 'skipped', skip_reason = ?2 WHERE id = ?1", reason)
+        self.set_assignment(assignment, "state = ?2, skip_reason = ?3", &[&AssignmentStatus::Skipped, &reason])
     }
 
     /// Marks an item for review (bad prompt, broken response, …) without closing the assignment.
     pub fn flag(&mut self, assignment: AssignmentId, flagged: bool) -> Result<()> {
-        self.set_assignment(assignment, "UPDATE assignments SET flagged = ?2 WHERE id = ?1", flagged)
+        self.set_assignment(assignment, "flagged = ?2", &[&flagged])
     }
 
-    fn set_assignment(&mut self, assignment: AssignmentId, sql: &str, value: impl rusqlite::ToSql) -> Result<()> {
-        let changed = self.conn.execute(sql, params![assignment.0, value]).at(&self.path)?;
+    /// Sets columns of one assignment: `set` names them with parameters from ?2 on (?1 is its id).
+    fn set_assignment(&mut self, assignment: AssignmentId, set: &str, values: &[&dyn ToSql]) -> Result<()> {
+        let sql = format!("UPDATE assignments SET {set} WHERE id = ?1");
+        let params = std::iter::once(&assignment.0 as &dyn ToSql).chain(values.iter().copied());
+        let changed = self.conn.execute(&sql, rusqlite::params_from_iter(params)).at(&self.path)?;
         if changed == 0 {
             return Err(StoreError::Assignment { assignment, message: "no such assignment".to_string() });
         }
@@ -203,7 +221,7 @@ impl Project {
                     r.get::<_, i64>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, bool>(4)?,
-                    r.get::<_, String>(5)?,
+                    r.get::<_, AssignmentStatus>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, bool>(7)?,
                 ))

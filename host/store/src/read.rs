@@ -1,9 +1,10 @@
 //! Reads: status counts, streaming walks over items and current annotations (what exporters consume),
 //! the revision history, and a check that the current state matches the log.
 
-use crate::Project;
+use crate::codec::comparison_content_hash;
 use crate::error::{At, Result, StoreError};
-use crate::project::raw_item_row;
+use crate::project::{Project, raw_item_row};
+use crate::revision::{RevisionAction, RevisionState};
 use cairn_model::{
     Annotation, AnnotationId, AnnotatorId, AnnotatorKind, DatasetId, ExportRecord, Item, ItemData, ItemId, Modality, Payload, PayloadKind,
     ProjectInfo, RecordAnnotation, RevisionId,
@@ -47,12 +48,12 @@ pub struct RevisionRecord {
     pub id: RevisionId,
     pub annotator: AnnotatorId,
     pub at_ms: i64,
-    pub action: String,
+    pub action: RevisionAction,
     pub annotation: Option<AnnotationId>,
     pub item: ItemId,
     pub active_ms: u64,
     pub reverts: Option<RevisionId>,
-    pub state: String,
+    pub state: RevisionState,
 }
 
 impl Project {
@@ -374,7 +375,7 @@ impl Project {
             match self.decode_item(raw) {
                 Err(StoreError::BadItem { detail, .. }) => problems.push(format!("item {id} (key {key:?}) is unreadable: {detail}")),
                 Err(other) => return Err(other),
-                Ok(Item { data: ItemData::Comparison(c), content_hash, .. }) if crate::comparison_content_hash(&c) != content_hash => {
+                Ok(Item { data: ItemData::Comparison(c), content_hash, .. }) if comparison_content_hash(&c) != content_hash => {
                     problems.push(format!("item {id} (key {key:?}) does not match its content hash: its stored data was changed"));
                 }
                 Ok(_) => {}

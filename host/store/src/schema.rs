@@ -9,7 +9,9 @@ use std::path::Path;
 /// "CAIR" in ASCII.
 pub const APPLICATION_ID: u32 = 0x4341_4952;
 
-/// Migrations in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`.
+/// Migrations in order; `MIGRATIONS[i]` takes a file from version `i` to `i + 1`. Released ones never
+/// change. Their `CHECK (… IN (…))` lists spell the stored text of `RevisionAction`, `RevisionState`
+/// and `AssignmentStatus`; a test holds the enums to them.
 const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema this build writes.

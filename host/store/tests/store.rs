@@ -498,3 +498,129 @@ fn the_largest_track_id_counts_live_boxes_only() {
     p.apply(ann, 0, Edit::Delete { annotation: seven.annotation }).unwrap();
     assert_eq!(p.max_track_id().unwrap(), 3);
 }
+
+/// Checks one stored enum: each variant's text parses back to it, displays and serializes as it,
+/// and goes through SQLite both ways. Returns the texts, in declaration order.
+fn stored_texts<T>(conn: &rusqlite::Connection, all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>) -> Vec<&'static str>
+where
+    T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + serde::Serialize + rusqlite::ToSql + rusqlite::types::FromSql,
+{
+    all.iter()
+        .map(|&variant| {
+            let text = as_str(variant);
+            assert_eq!(parse(text), Some(variant));
+            assert_eq!(variant.to_string(), text);
+            assert_eq!(serde_json::to_value(variant).unwrap(), text);
+            let bound: String = conn.query_row("SELECT ?1", [variant], |r| r.get(0)).unwrap();
+            assert_eq!(bound, text);
+            let read: T = conn.query_row("SELECT ?1", [text], |r| r.get(0)).unwrap();
+            assert_eq!(read, variant);
+            text
+        })
+        .collect()
+}
+
+/// The texts `CHECK (column IN (…))` allows in `table`, from the definition SQLite keeps.
+fn allowed_by_schema(conn: &rusqlite::Connection, table: &str, column: &str) -> Vec<String> {
+    let sql: String = conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0)).unwrap();
+    let list = sql.split_once(&format!("{column} IN (")).unwrap().1.split_once(')').unwrap().0;
+    list.split(',').map(|text| text.trim().trim_matches('\'').to_owned()).collect()
+}
+
+/// The texts are the file format: they are spelled out here, and must be what the schema allows.
+#[test]
+fn stored_enums_round_trip_and_match_the_schema() {
+    let (_d, path) = temp();
+    let p = Project::create(&path).unwrap();
+    let conn = p.connection();
+
+    let actions = stored_texts(conn, RevisionAction::ALL, RevisionAction::as_str, RevisionAction::parse);
+    assert_eq!(actions, ["import", "create", "update", "delete", "labels", "undo", "redo"]);
+    assert_eq!(actions, allowed_by_schema(conn, "revisions", "action"));
+
+    let states = stored_texts(conn, RevisionState::ALL, RevisionState::as_str, RevisionState::parse);
+    assert_eq!(states, ["done", "undone", "dropped", "fixed"]);
+    assert_eq!(states, allowed_by_schema(conn, "revisions", "state"));
+
+    let statuses = stored_texts(conn, AssignmentStatus::ALL, AssignmentStatus::as_str, AssignmentStatus::parse);
+    assert_eq!(statuses, ["open", "done", "skipped"]);
+    assert_eq!(statuses, allowed_by_schema(conn, "assignments", "state"));
+
+    assert_eq!(RevisionState::parse("Done"), None);
+    let unknown = conn.query_row("SELECT 'finished'", [], |r| r.get::<_, AssignmentStatus>(0));
+    assert!(unknown.unwrap_err().to_string().contains("\"finished\" is not a known assignment state"));
+}
+
+/// Rows spelled out as text, the way earlier builds wrote them, read as the same enums, and undo and
+/// the queue find them.
+#[test]
+fn a_file_with_every_stored_text_reads_and_undoes_as_before() {
+    let (_d, path) = temp();
+    let (p, items, ana) = project_with_items(&path, 2);
+    drop(p);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("INSERT INTO annotators (name, kind, created_at) VALUES ('import:file', 'source', 0)", []).unwrap();
+    let source = c.last_insert_rowid();
+    let a = serde_json::to_string(&verdict(Winner::A)).unwrap();
+    c.execute(
+        "INSERT INTO annotations (id, item_id, annotator_id, kind, payload, revision_id) VALUES (1, ?1, ?2, 'verdict', ?3, 1)",
+        rusqlite::params![items[0].0, ana.0, a],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state) VALUES (1, ?1, 0, 'create', 1, ?2, ?3, 'done')",
+        rusqlite::params![ana.0, items[0].0, a],
+    )
+    .unwrap();
+    // History only, by another annotator: every other action and state.
+    for (action, state) in
+        [("import", "fixed"), ("update", "dropped"), ("delete", "undone"), ("labels", "fixed"), ("undo", "fixed"), ("redo", "fixed")]
+    {
+        c.execute(
+            "INSERT INTO revisions (annotator_id, at_ms, action, item_id, state) VALUES (?1, 0, ?2, ?3, ?4)",
+            rusqlite::params![source, action, items[1].0, state],
+        )
+        .unwrap();
+    }
+    c.execute_batch(&format!(
+        "INSERT INTO assignments (item_id, annotator_id, shown_order, created_at, state, skip_reason) VALUES
+           ({i0}, {ana}, '[0,1]', 0, 'done', NULL), ({i1}, {ana}, '[1,0]', 0, 'open', NULL), ({i0}, {source}, '[0,1]', 0, 'skipped', 'cut off');",
+        i0 = items[0].0,
+        i1 = items[1].0,
+        ana = ana.0,
+    ))
+    .unwrap();
+    drop(c);
+
+    let mut p = Project::open(&path).unwrap();
+    let history: Vec<_> = p.history(None).unwrap().into_iter().map(|r| (r.action, r.state)).collect();
+    use {RevisionAction as A, RevisionState as S};
+    assert_eq!(
+        history,
+        [
+            (A::Create, S::Done),
+            (A::Import, S::Fixed),
+            (A::Update, S::Dropped),
+            (A::Delete, S::Undone),
+            (A::Labels, S::Fixed),
+            (A::Undo, S::Fixed),
+            (A::Redo, S::Fixed)
+        ]
+    );
+    assert!(p.check_derived_state().unwrap().is_empty());
+    let statuses: Vec<_> = p.assignments(None).unwrap().into_iter().map(|s| s.state).collect();
+    assert_eq!(statuses, [AssignmentStatus::Done, AssignmentStatus::Open, AssignmentStatus::Skipped]);
+
+    let open = p.next_assignment(ana, &QueuePolicy::default()).unwrap().unwrap();
+    assert_eq!((open.item, open.shown_order.as_slice()), (items[1], &[1, 0][..]), "the open assignment comes back");
+    let undone = p.undo(ana).unwrap().unwrap();
+    assert_eq!(undone.reverted, RevisionId(1));
+    assert_eq!(winner_of(&p, AnnotationId(1)), None);
+    p.skip(open.id, "unclear").unwrap();
+
+    // What this build wrote is the same text.
+    let text = |sql: &str| -> (String, String) { p.connection().query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap() };
+    assert_eq!(text("SELECT action, state FROM revisions WHERE id = 1"), ("create".into(), "undone".into()));
+    assert_eq!(text("SELECT action, state FROM revisions ORDER BY id DESC LIMIT 1"), ("undo".into(), "fixed".into()));
+    assert_eq!(text(&format!("SELECT state, skip_reason FROM assignments WHERE id = {}", open.id.0)), ("skipped".into(), "unclear".into()));
+}

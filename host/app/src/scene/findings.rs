@@ -1,16 +1,17 @@
-//! The cuboid task plugin, on its own thread: its classes (colours, hotkeys, default sizes) and its
-//! validation findings for the boxes of the frame on screen. The frame loop only sends requests and
-//! picks up answers.
+//! The cuboid task plugin, in a long-lived background job: its classes (colours, hotkeys, default
+//! sizes) and its validation findings for the boxes of the frame on screen. The frame loop only
+//! sends requests and picks up answers.
 
 use super::{LoadedCloud, Scene, SceneBox};
+use crate::command::{ProjectCommand, StoreLink};
+use crate::jobs::{self, Job, JobContext};
 use bevy::prelude::*;
 use cairn_cloud::spatial::{OrientedBox, points_in_box};
 use cairn_model::{AnnotationId, ItemData, Payload};
 use cairn_plugin_host::{Attribute, LabelClass, Subject};
 use std::collections::HashMap;
-use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
 
 /// The task plugin that describes boxes.
 pub const CUBOID_TASK: &str = "cuboid-detection";
@@ -100,91 +101,82 @@ enum FromWorker {
     Findings(Result<Answer, String>),
 }
 
+/// The plugin job's ends.
 #[derive(Resource)]
-/// The plugin thread's ends.
 pub struct Worker {
     send: Sender<Request>,
-    receive: Mutex<Receiver<FromWorker>>,
+    job: Job<(), FromWorker>,
 }
 
-pub struct FindingsPlugin {
-    worker: Mutex<Option<Worker>>,
-}
+pub struct FindingsPlugin;
 
-impl FindingsPlugin {
-    pub fn new(bundled: &[cairn_plugin_host::BundledPlugin], project: &Path) -> Self {
-        let (send_request, requests) = channel::<Request>();
-        let (send_answer, answers) = channel();
-        let (bundled, project) = (bundled.to_vec(), project.to_path_buf());
-        std::thread::spawn(move || {
-            let mut plugin = match crate::task::load_task_plugin(&bundled, &project, CUBOID_TASK) {
-                Ok(plugin) => {
-                    let _ = send_answer.send(FromWorker::Classes(Ok((plugin.info().classes.clone(), plugin.info().attributes.clone()))));
-                    plugin
-                }
-                Err(e) => {
-                    let _ = send_answer.send(FromWorker::Classes(Err(e)));
-                    return;
-                }
-            };
-            while let Ok(mut request) = requests.recv() {
-                // Only the newest request matters.
-                while let Ok(newer) = requests.try_recv() {
-                    request = newer;
-                }
-                let points: HashMap<AnnotationId, usize> = request
-                    .boxes
-                    .iter()
-                    .map(|b| {
-                        (
-                            b.annotation,
-                            points_in_box(&request.cloud.cloud.positions, &OrientedBox::from_cuboid(&request.cloud.cloud, &b.cuboid)).len(),
-                        )
-                    })
-                    .collect();
-                let subjects: Vec<Subject> = request
-                    .boxes
-                    .iter()
-                    .map(|b| Subject { payload: Payload::Cuboid(b.cuboid.clone()), point_count: Some(points[&b.annotation] as u64) })
-                    .collect();
-                let answer = plugin.validate(&request.item, &subjects, &[]).map_err(|e| e.to_string()).map(|found| {
-                    let mut findings: HashMap<AnnotationId, Vec<String>> = HashMap::new();
-                    for f in found {
-                        if let Some(b) = request.boxes.get(f.subject) {
-                            let level = format!("{:?}", f.severity).to_lowercase();
-                            findings.entry(b.annotation).or_default().push(format!("{level}: {}: {}", f.field, f.message));
-                        }
-                    }
-                    Answer { findings, points }
-                });
-                if send_answer.send(FromWorker::Findings(answer)).is_err() {
-                    return;
+/// Loads the cuboid task, says its classes, then validates the boxes of each request.
+fn serve(plugins: crate::Plugins, requests: Receiver<Request>, context: &JobContext<FromWorker>) -> Result<(), String> {
+    let mut plugin = match plugins.load_task(CUBOID_TASK) {
+        Ok(plugin) => {
+            context.partial(FromWorker::Classes(Ok((plugin.info().classes.clone(), plugin.info().attributes.clone()))));
+            plugin
+        }
+        Err(e) => {
+            context.partial(FromWorker::Classes(Err(e)));
+            return Ok(());
+        }
+    };
+    while let Ok(mut request) = requests.recv() {
+        // Only the newest request matters.
+        while let Ok(newer) = requests.try_recv() {
+            request = newer;
+        }
+        let points: HashMap<AnnotationId, usize> = request
+            .boxes
+            .iter()
+            .map(|b| (b.annotation, points_in_box(&request.cloud.cloud.positions, &OrientedBox::from_cuboid(&request.cloud.cloud, &b.cuboid)).len()))
+            .collect();
+        let subjects: Vec<Subject> = request
+            .boxes
+            .iter()
+            .map(|b| Subject { payload: Payload::Cuboid(b.cuboid.clone()), point_count: Some(points[&b.annotation] as u64) })
+            .collect();
+        let answer = plugin.validate(&request.item, &subjects, &[]).map_err(|e| e.to_string()).map(|found| {
+            let mut findings: HashMap<AnnotationId, Vec<String>> = HashMap::new();
+            for f in found {
+                if let Some(b) = request.boxes.get(f.subject) {
+                    let level = format!("{:?}", f.severity).to_lowercase();
+                    findings.entry(b.annotation).or_default().push(format!("{level}: {}: {}", f.field, f.message));
                 }
             }
+            Answer { findings, points }
         });
-        FindingsPlugin { worker: Mutex::new(Some(Worker { send: send_request, receive: Mutex::new(answers) })) }
+        if !context.partial(FromWorker::Findings(answer)) {
+            break;
+        }
     }
+    Ok(())
 }
 
 impl Plugin for FindingsPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Classes>().init_resource::<Findings>().add_systems(Update, receive);
-        if let Some(worker) = self.worker.lock().expect("worker lock").take() {
-            app.insert_resource(worker);
-        }
+        let (send, requests) = channel();
+        let plugins = app.world().resource::<crate::Plugins>().clone();
+        let job = jobs::spawn(format!("task plugin {CUBOID_TASK}"), move |context| serve(plugins, requests, context));
+        app.init_resource::<Classes>()
+            .init_resource::<Findings>()
+            .insert_resource(Worker { send, job })
+            .add_systems(Update, receive.in_set(crate::AppSet::Receive));
     }
 }
 
-fn receive(worker: Option<Res<Worker>>, mut classes: ResMut<Classes>, mut findings: ResMut<Findings>) {
-    let Some(worker) = worker else { return };
-    let receive = worker.receive.lock().expect("worker lock");
-    while let Ok(message) = receive.try_recv() {
+fn receive(worker: Res<Worker>, mut classes: ResMut<Classes>, mut findings: ResMut<Findings>, mut link: ResMut<StoreLink>) {
+    let polled = worker.job.poll();
+    for message in polled.partials {
         match message {
             FromWorker::Classes(Ok((list, attributes))) => {
                 classes.attributes = attributes;
                 if classes.current.is_empty() {
                     classes.current = list.first().map(|c| c.id.clone()).unwrap_or_default();
                 }
+                // The store worker fits boxes with these sizes when few points show.
+                link.send(ProjectCommand::ClassSizes(list.iter().filter_map(|c| Some((c.id.clone(), c.default_size?))).collect()));
                 classes.list = list;
                 classes.loaded = true;
             }
@@ -202,18 +194,25 @@ fn receive(worker: Option<Res<Worker>>, mut classes: ResMut<Classes>, mut findin
             }
         }
     }
+    // The job ended: a load error was said above; anything else (a panic) is said here, once.
+    if let Some(Err(e)) = polled.done
+        && classes.error.is_none()
+    {
+        classes.error = Some(e);
+        classes.loaded = true;
+    }
 }
 
 /// Asks for findings whenever the boxes on screen (or the cloud) change.
-pub fn request_findings(worker: Option<Res<Worker>>, scene: Res<Scene>, frames: Res<super::Frames>, mut findings: ResMut<Findings>) {
-    let (Some(worker), Some(cloud)) = (worker, scene.cloud.as_ref()) else { return };
+pub fn request_findings(worker: Res<Worker>, scene: Res<Scene>, frames: Res<super::Frames>, mut findings: ResMut<Findings>) {
+    let Some(cloud) = scene.cloud.as_ref() else { return };
     if scene.loading.is_some() {
         return;
     }
     if findings.asked.as_ref().is_some_and(|(generation, boxes)| *generation == scene.cloud_generation && *boxes == scene.boxes) {
         return;
     }
-    let Some(frame) = frames.0.get(scene.frame) else { return };
+    let Some(frame) = frames.list.get(scene.frame) else { return };
     findings.asked = Some((scene.cloud_generation, scene.boxes.clone()));
     let _ = worker.send.send(Request { item: frame.data.clone(), boxes: scene.boxes.clone(), cloud: cloud.clone() });
 }

@@ -11,76 +11,32 @@ pub mod findings;
 pub mod pointer;
 pub mod render;
 
+use crate::command::{CommandKind, ProjectCommand, ProjectReply, StoreLink, StoreReply};
+use crate::jobs::{self, Job};
 use crate::keys::KeyMap;
-use crate::{ActiveView, View, Workspace};
+use crate::{AppSet, View};
 use bevy::prelude::*;
-use cairn_cloud::PointCloud;
-use cairn_cloud::ground::{GroundParams, Plane, estimate_ground};
-use cairn_cloud::octree::Octree;
-use cairn_model::{AnnotationId, Cuboid, ItemData, ItemId, Modality, Payload};
+use cairn_model::{AnnotationId, ItemData};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+pub use crate::boxes::{FrameRef, LoadedCloud, SceneBox, boxes_of, local_center, rotation};
 pub use findings::{Classes, Findings};
 pub use pointer::{Pointer, Tool};
 
-/// One point-cloud frame of the project.
-#[derive(Clone, Debug)]
-pub struct FrameRef {
-    pub item: ItemId,
-    pub key: String,
-    pub sequence: Option<String>,
-    pub path: PathBuf,
-    pub data: ItemData,
-}
-
-/// The project's point-cloud frames, by sequence and index.
+/// The project's point-cloud frames, by sequence and index (from the store worker).
 #[derive(Resource, Default)]
-pub struct Frames(pub Vec<FrameRef>);
+pub struct Frames {
+    pub list: Vec<FrameRef>,
+    /// The list has arrived.
+    pub listed: bool,
+}
 
 impl Frames {
     /// The frame after `at` in the same sequence.
     pub fn next_in_sequence(&self, at: usize) -> Option<usize> {
-        let here = self.0.get(at)?;
-        let next = self.0.get(at + 1)?;
-        (next.sequence == here.sequence).then_some(at + 1)
+        crate::boxes::next_in_sequence(&self.list, at)
     }
-}
-
-/// A decoded frame: the cloud, its octree, the ground under it and its painted point labels.
-pub struct LoadedCloud {
-    pub cloud: PointCloud,
-    pub octree: Octree,
-    pub ground: Option<Plane>,
-    /// One label per point of the file (0 = none), when the frame has painted labels.
-    pub labels: Option<Vec<u16>>,
-    /// A share of the file, shown while the rest is decoded: boxes are not fitted to it.
-    pub preview: bool,
-}
-
-impl LoadedCloud {
-    /// Indexes and measures the ground of a decoded cloud (what the loading thread does).
-    pub fn new(cloud: PointCloud, labels: Option<Vec<u16>>) -> LoadedCloud {
-        let octree = Octree::build(&cloud.positions);
-        let ground = estimate_ground(&cloud.positions, &GroundParams::default());
-        LoadedCloud { cloud, octree, ground, labels, preview: false }
-    }
-
-    /// Height of the ground under a local xy (the lowest points when no plane was found).
-    pub fn ground_z(&self, x: f32, y: f32) -> f32 {
-        match self.ground {
-            Some(plane) => plane.z_at(x, y),
-            None => self.cloud.local_bounds().map(|b| b.min[2]).unwrap_or(0.0),
-        }
-    }
-}
-
-/// A box of the frame on screen.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SceneBox {
-    pub annotation: AnnotationId,
-    pub cuboid: Cuboid,
 }
 
 /// The frame on screen and its state.
@@ -96,14 +52,15 @@ pub struct Scene {
     /// The generation the frame was first shown at (its preview's, if it had one): the camera
     /// follows a frame once, not again when the whole cloud replaces the preview.
     pub frame_shown_at: u64,
+    /// The frame's boxes: as stored, with the changes not yet durable shown on top.
     pub boxes: Vec<SceneBox>,
     /// The cloud is on the GPU and has been drawn a few times (set by the renderer; headless, as
     /// soon as the cloud is loaded).
     pub ready: bool,
     pub message: String,
-    /// What the loading thread is doing, while it is.
+    /// What the loading job is doing, while it is.
     pub loading: Option<String>,
-    receiver: Option<Mutex<Receiver<Loaded>>>,
+    loader: Option<Job<Arc<LoadedCloud>, Loaded>>,
     /// The frame to show next (set by navigation, undo, `--frame`).
     pub wanted: Option<usize>,
     /// `--select`: what to select once the frame is loaded.
@@ -135,12 +92,8 @@ impl SelectSpec {
     }
 }
 
-/// Messages from a loading thread: stages, perhaps a preview, then the frame or an error.
-enum Loaded {
-    Stage(String),
-    Preview(Arc<LoadedCloud>),
-    Done(Result<Arc<LoadedCloud>, String>),
-}
+/// What a loading job reports before the whole frame: a preview of a large file.
+struct Loaded(Arc<LoadedCloud>);
 
 /// Files with more points than this show a share of them first, while the rest is decoded.
 const PREVIEW_POINTS: usize = 500_000;
@@ -159,8 +112,6 @@ pub struct EditClock {
 pub struct ScenePlugin {
     pub frame: u32,
     pub select: Option<SelectSpec>,
-    pub plugins: Vec<cairn_plugin_host::BundledPlugin>,
-    pub project: PathBuf,
 }
 
 impl Plugin for ScenePlugin {
@@ -176,8 +127,8 @@ impl Plugin for ScenePlugin {
             ready: false,
             message: String::new(),
             loading: None,
-            receiver: None,
-            wanted: Some(self.frame as usize),
+            loader: None,
+            wanted: None,
             select_on_load: self.select,
         })
         .init_resource::<Frames>()
@@ -187,85 +138,101 @@ impl Plugin for ScenePlugin {
         .init_resource::<Tool>()
         .init_resource::<edit::SceneStatus>()
         .add_message::<edit::SceneRequest>()
-        .add_plugins(findings::FindingsPlugin::new(&self.plugins, &self.project))
-        .add_systems(Startup, list_frames)
-        .add_systems(
-            Update,
-            (edit::box_keys, edit::apply_requests, start_loading, finish_loading, edit_clock, pointer::pointer_tool, findings::request_findings)
-                .chain()
-                .run_if(in_scene),
-        );
+        .add_plugins(findings::FindingsPlugin)
+        .add_systems(Startup, |mut link: ResMut<StoreLink>| {
+            link.send(ProjectCommand::ListFrames);
+        })
+        .add_systems(Update, (apply_replies, finish_loading).chain().in_set(AppSet::Apply))
+        .add_systems(Update, (edit::box_keys, edit_clock, pointer::pointer_tool, edit::apply_requests).chain().in_set(AppSet::Act).run_if(in_scene))
+        .add_systems(Update, (start_loading, findings::request_findings).chain().in_set(AppSet::Start));
+        let first = self.frame as usize;
+        app.insert_resource(FirstFrame(first));
         if !app.world().contains_resource::<KeyMap>() {
             app.init_resource::<KeyMap>();
         }
     }
 }
 
-/// Scene systems run while the 3D view is shown.
-pub fn in_scene(view: Res<ActiveView>) -> bool {
-    view.0 == View::Scene
+/// `--frame`: the frame to show once the list has arrived.
+#[derive(Resource)]
+struct FirstFrame(usize);
+
+/// Scene systems that take input run while the 3D view is shown.
+pub fn in_scene(view: Res<State<View>>) -> bool {
+    *view.get() == View::Scene
 }
 
-/// The point-cloud frames of every point-cloud dataset, by sequence and index.
-fn list_frames(workspace: Res<Workspace>, mut frames: ResMut<Frames>, mut scene: ResMut<Scene>) {
-    let project = workspace.project.lock().expect("project lock");
-    let base = project.base_dir();
-    let datasets: Vec<_> = match project.datasets() {
-        Ok(d) => d.into_iter().filter(|d| d.modality == Modality::PointCloud).map(|d| d.id).collect(),
-        Err(e) => {
-            scene.message = format!("cannot list the frames: {e}");
-            return;
-        }
-    };
-    let mut list = Vec::new();
-    for dataset in datasets {
-        let _ = project.for_each_item::<cairn_store::StoreError>(Some(dataset), |item| {
-            if let ItemData::Frame(frame) = &item.data {
-                list.push(FrameRef {
-                    item: item.id,
-                    key: item.key.clone(),
-                    sequence: frame.sequence.clone(),
-                    path: base.join(&frame.source.path),
-                    data: item.data.clone(),
-                });
+/// Applies the store worker's answers for the 3D view. Boxes and selection are taken from the
+/// answer to the last scene command sent: until then the screen shows the changes sent on top of
+/// what was stored, and an earlier answer would undo them on screen for a moment.
+#[allow(clippy::too_many_arguments)]
+fn apply_replies(
+    mut replies: MessageReader<StoreReply>,
+    link: Res<StoreLink>,
+    first: Option<Res<FirstFrame>>,
+    mut commands: Commands,
+    mut frames: ResMut<Frames>,
+    mut scene: ResMut<Scene>,
+    mut selection: ResMut<Selection>,
+    mut status: ResMut<edit::SceneStatus>,
+) {
+    let settled = link.pending(CommandKind::Scene) == 0;
+    for StoreReply { reply, .. } in replies.read() {
+        match reply {
+            ProjectReply::Frames(Ok(list)) => {
+                frames.list = list.clone();
+                frames.listed = true;
+                let first = first.as_ref().map_or(0, |f| f.0);
+                if list.is_empty() {
+                    scene.message = "the project has no point-cloud frames".into();
+                } else if first >= list.len() {
+                    scene.message = format!("the project has no point-cloud frame {first} (it has {})", list.len());
+                } else {
+                    scene.wanted = Some(first);
+                }
+                commands.remove_resource::<FirstFrame>();
             }
-            Ok(())
-        });
+            ProjectReply::Frames(Err(e)) => {
+                frames.listed = true;
+                scene.message = e.clone();
+            }
+            ProjectReply::Scene(state) => {
+                match &state.message {
+                    Some(Ok(message)) if !message.is_empty() => status.message = message.clone(),
+                    Some(Err(e)) => status.message = e.clone(),
+                    _ => {}
+                }
+                if !settled {
+                    continue;
+                }
+                if state.frame != scene.frame && state.frame < frames.list.len() {
+                    // An edit went to another frame (copy to the next, undo elsewhere).
+                    scene.wanted = Some(state.frame);
+                }
+                scene.boxes = state.boxes.clone();
+                selection.0 = state.selection;
+            }
+            ProjectReply::Failed { kind: CommandKind::Scene, error } => {
+                status.message = error.clone();
+            }
+            _ => {}
+        }
     }
-    // Stable: frames of one sequence stay in import order when their indices tie.
-    list.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(frame_index(&a.data).cmp(&frame_index(&b.data))));
-    if list.is_empty() {
-        scene.message = "the project has no point-cloud frames".into();
-        scene.wanted = None;
-    } else if scene.wanted.is_some_and(|w| w >= list.len()) {
-        scene.message = format!("the project has no point-cloud frame {} (it has {})", scene.frame, list.len());
-        scene.wanted = None;
-    }
-    frames.0 = list;
 }
 
-fn frame_index(data: &ItemData) -> u32 {
-    match data {
-        ItemData::Frame(f) => f.index,
-        _ => 0,
-    }
-}
-
-/// Starts reading the wanted frame on a worker thread; its boxes come from the store at once.
-fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResMut<Scene>, mut selection: ResMut<Selection>, mut tool: ResMut<Tool>) {
+/// Starts reading the wanted frame in a background job and asks the store worker for its boxes.
+fn start_loading(mut link: ResMut<StoreLink>, frames: Res<Frames>, mut scene: ResMut<Scene>, mut tool: ResMut<Tool>) {
     let Some(wanted) = scene.wanted.take() else { return };
-    let Some(frame) = frames.0.get(wanted) else { return };
-    let same_file = scene.cloud.is_some() && frames.0.get(scene.frame).is_some_and(|f| f.path == frame.path);
+    let Some(frame) = frames.list.get(wanted) else { return };
+    let same_file = scene.cloud.is_some() && frames.list.get(scene.frame).is_some_and(|f| f.path == frame.path);
+    let moved = wanted != scene.frame;
     scene.frame = wanted;
     scene.key = frame.key.clone();
     *tool = Tool::Idle;
-    let track = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s)).and_then(|b| b.cuboid.track_id);
-    edit::reload_boxes(&workspace, &frames, &mut scene);
-    // Going through a sequence, the selection follows its track.
-    if selection.0.is_some_and(|s| !scene.boxes.iter().any(|b| b.annotation == s)) {
-        selection.0 = track.and_then(|t| scene.boxes.iter().find(|b| b.cuboid.track_id == Some(t))).map(|b| b.annotation);
+    if moved || scene.loader.is_none() {
+        link.send(ProjectCommand::ShowFrame(wanted));
     }
-    if same_file {
+    if same_file && scene.loader.is_none() {
         return;
     }
     let path = frame.path.clone();
@@ -273,76 +240,76 @@ fn start_loading(workspace: Res<Workspace>, frames: Res<Frames>, mut scene: ResM
         ItemData::Frame(f) => Some(f.source.summary.clone()),
         ItemData::Comparison(_) => None,
     };
-    let (project_path, item) = (workspace.project.lock().expect("project lock").path().to_path_buf(), frame.item);
-    let (send, receive) = channel();
-    std::thread::spawn(move || {
-        // A share of a large LAS/LAZ file first: a picture within a fraction of the decode time.
-        if let Ok(Some(share)) = cairn_cloud::read_preview(&path, PREVIEW_POINTS) {
-            let mut preview = LoadedCloud::new(share, None);
-            preview.preview = true;
-            let _ = send.send(Loaded::Preview(Arc::new(preview)));
-        }
-        let _ = send.send(Loaded::Stage(format!("decoding {}", path.display())));
-        // As the import recorded it: a stated `.bin` layout is not one the file name gives.
-        let read = match &summary {
-            Some(summary) => cairn_cloud::read_frame(&path, summary),
-            None => cairn_cloud::read_cloud(&path, None),
-        };
-        let cloud = match read {
-            Ok(cloud) => cloud,
-            Err(e) => {
-                let _ = send.send(Loaded::Done(Err(e.to_string())));
-                return;
-            }
-        };
-        let _ = send.send(Loaded::Stage(format!("indexing {} points", cloud.positions.len())));
-        // Painted labels through a connection of this thread's own (readers do not block the app's).
-        let labels = match cairn_store::Project::open(&project_path).and_then(|p| p.point_labels(item)) {
-            Ok(chunks) if !chunks.is_empty() => {
-                // By point index in the file (what `PointCloud::source_index` maps to).
-                let mut labels = Vec::new();
-                for chunk in chunks {
-                    let first = chunk.first_point() as usize;
-                    if labels.len() < first + chunk.labels.len() {
-                        labels.resize(first + chunk.labels.len(), 0u16);
-                    }
-                    labels[first..first + chunk.labels.len()].copy_from_slice(&chunk.labels);
-                }
-                Some(labels)
-            }
-            Ok(_) => None,
-            Err(e) => {
-                let _ = send.send(Loaded::Done(Err(format!("cannot read the frame's labels: {e}"))));
-                return;
-            }
-        };
-        let _ = send.send(Loaded::Done(Ok(Arc::new(LoadedCloud::new(cloud, labels)))));
-    });
+    let (project, item) = (link.project().to_path_buf(), frame.item);
     scene.loading = Some(format!("opening {}", frame.path.display()));
     scene.ready = false;
-    scene.receiver = Some(Mutex::new(receive));
+    // A newer frame replaces the job of an older one (dropping it tells it to stop).
+    scene.loader = Some(jobs::spawn("frame loader", move |context| load_frame(context, path, summary, project, item)));
 }
 
-fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
-    let Some(receiver) = &scene.receiver else { return };
-    let mut done = None;
-    let mut stage = None;
-    let mut preview = None;
-    {
-        let receiver = receiver.lock().expect("loader lock");
-        while let Ok(message) = receiver.try_recv() {
-            match message {
-                Loaded::Stage(s) => stage = Some(s),
-                Loaded::Preview(p) => preview = Some(p),
-                Loaded::Done(result) => done = Some(result),
-            }
+/// Reads a frame: a preview share of a large LAS/LAZ file first, then the whole cloud, indexed,
+/// with its painted labels.
+fn load_frame(
+    context: &jobs::JobContext<Loaded>,
+    path: PathBuf,
+    summary: Option<cairn_model::CloudSummary>,
+    project: PathBuf,
+    item: cairn_model::ItemId,
+) -> Result<Arc<LoadedCloud>, String> {
+    // A share of a large LAS/LAZ file first: a picture within a fraction of the decode time.
+    if let Ok(Some(share)) = cairn_cloud::read_preview(&path, PREVIEW_POINTS) {
+        let mut preview = LoadedCloud::new(share, None);
+        preview.preview = true;
+        if !context.partial(Loaded(Arc::new(preview))) {
+            return Err("no longer wanted".into());
         }
     }
-    if let Some(stage) = stage {
+    context.stage(format!("decoding {}", path.display()));
+    // As the import recorded it: a stated `.bin` layout is not one the file name gives.
+    let read = match &summary {
+        Some(summary) => cairn_cloud::read_frame(&path, summary),
+        None => cairn_cloud::read_cloud(&path, None),
+    };
+    let cloud = read.map_err(|e| e.to_string())?;
+    context.stage(format!("indexing {} points", cloud.positions.len()));
+    // Painted labels through a connection of the job's own (readers do not wait on writers).
+    let chunks =
+        cairn_store::Project::open(&project).and_then(|p| p.point_labels(item)).map_err(|e| format!("cannot read the frame's labels: {e}"))?;
+    let labels = (!chunks.is_empty()).then(|| {
+        // By point index in the file (what `PointCloud::source_index` maps to).
+        let mut labels = Vec::new();
+        for chunk in chunks {
+            let first = chunk.first_point() as usize;
+            if labels.len() < first + chunk.labels.len() {
+                labels.resize(first + chunk.labels.len(), 0u16);
+            }
+            labels[first..first + chunk.labels.len()].copy_from_slice(&chunk.labels);
+        }
+        labels
+    });
+    Ok(Arc::new(LoadedCloud::new(cloud, labels)))
+}
+
+fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>, mut link: ResMut<StoreLink>) {
+    // `--select` once the frame and its boxes are both there.
+    if scene.loader.is_none()
+        && scene.cloud.is_some()
+        && link.pending(CommandKind::Scene) == 0
+        && let Some(spec) = scene.select_on_load.take()
+    {
+        selection.0 = scene.boxes.iter().find(|b| spec.matches(b)).map(|b| b.annotation);
+        link.send(ProjectCommand::Select(selection.0));
+        if selection.0.is_none() {
+            scene.message = format!("{}: nothing to select for {spec:?}", scene.key);
+        }
+    }
+    let Some(loader) = &scene.loader else { return };
+    let polled = loader.poll();
+    if let Some(stage) = polled.stage {
         scene.loading = Some(stage);
     }
-    if let Some(preview) = preview
-        && done.is_none()
+    if let Some(Loaded(preview)) = polled.partials.into_iter().last()
+        && polled.done.is_none()
     {
         scene.loading = Some(format!("showing {} points while the rest is decoded", preview.cloud.positions.len()));
         scene.origin = preview.cloud.origin;
@@ -350,8 +317,8 @@ fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
         scene.cloud_generation += 1;
         scene.frame_shown_at = scene.cloud_generation;
     }
-    let Some(result) = done else { return };
-    scene.receiver = None;
+    let Some(result) = polled.done else { return };
+    scene.loader = None;
     scene.loading = None;
     match result {
         Ok(loaded) => {
@@ -364,12 +331,6 @@ fn finish_loading(mut scene: ResMut<Scene>, mut selection: ResMut<Selection>) {
                 scene.frame_shown_at = scene.cloud_generation;
             }
             scene.message = format!("{}: {count} points", scene.key);
-            if let Some(spec) = scene.select_on_load.take() {
-                selection.0 = scene.boxes.iter().find(|b| spec.matches(b)).map(|b| b.annotation);
-                if selection.0.is_none() {
-                    scene.message = format!("{}: nothing to select for {spec:?}", scene.key);
-                }
-            }
         }
         Err(e) => {
             scene.cloud = None;
@@ -396,27 +357,4 @@ fn edit_clock(
     if focused && clock.last_input.is_some_and(|at| time.elapsed().saturating_sub(at) < IDLE_AFTER) {
         clock.active_ms += time.delta().as_millis() as u64;
     }
-}
-
-/// A box's centre in the frame's local coordinates.
-pub fn local_center(origin: [f64; 3], c: &Cuboid) -> Vec3 {
-    Vec3::new((c.center[0] - origin[0]) as f32, (c.center[1] - origin[1]) as f32, (c.center[2] - origin[2]) as f32)
-}
-
-/// Rotation of a box (yaw about +z, then pitch, then roll).
-pub fn rotation(c: &Cuboid) -> Quat {
-    Quat::from_rotation_z(c.yaw as f32) * Quat::from_rotation_y(c.pitch as f32) * Quat::from_rotation_x(c.roll as f32)
-}
-
-/// The boxes of one item, with their annotation ids.
-pub fn boxes_of(project: &cairn_store::Project, item: ItemId) -> Result<Vec<SceneBox>, String> {
-    Ok(project
-        .annotations_of(item)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|a| match a.payload {
-            Payload::Cuboid(cuboid) => Some(SceneBox { annotation: a.id, cuboid }),
-            _ => None,
-        })
-        .collect())
 }

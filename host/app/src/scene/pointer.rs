@@ -6,9 +6,9 @@
 //! The tool works on a ray in the frame's local coordinates (`Pointer`), which the renderer fills
 //! from the cursor and tests set directly.
 
-use super::edit::{Editor, SceneStatus};
-use super::{Classes, EditClock, Frames, Scene, SceneBox, Selection, local_center, rotation};
-use crate::{Annotator, Workspace};
+use super::edit::SceneEdits;
+use super::{Classes, Scene, SceneBox, local_center, rotation};
+use crate::boxes::BoxEdit;
 use bevy::input::ButtonState;
 use bevy::input::mouse::MouseButtonInput;
 use bevy::prelude::*;
@@ -207,10 +207,7 @@ pub struct LastClick {
 }
 
 /// The world the tool works in for one frame.
-struct ToolCtx<'a> {
-    workspace: &'a Workspace,
-    frames: &'a Frames,
-    annotator: &'a Annotator,
+struct ToolCtx<'a, 'w> {
     classes: &'a Classes,
     now: f32,
     /// Longest gap between the clicks of a double click: slow frames (a software renderer, a
@@ -219,9 +216,7 @@ struct ToolCtx<'a> {
     pointer: &'a mut Pointer,
     tool: &'a mut Tool,
     scene: &'a mut Scene,
-    selection: &'a mut Selection,
-    clock: &'a mut EditClock,
-    status: &'a mut SceneStatus,
+    edits: &'a mut SceneEdits<'w>,
     last_click: &'a mut LastClick,
 }
 
@@ -233,37 +228,27 @@ pub fn pointer_tool(
     keys: Res<ButtonInput<KeyCode>>,
     map: Res<crate::keys::KeyMap>,
     time: Res<Time>,
-    workspace: Res<Workspace>,
-    frames: Res<Frames>,
-    annotator: Res<Annotator>,
     classes: Res<Classes>,
     mut pointer: ResMut<Pointer>,
     mut tool: ResMut<Tool>,
     mut scene: ResMut<Scene>,
-    mut selection: ResMut<Selection>,
-    mut clock: ResMut<EditClock>,
-    mut status: ResMut<SceneStatus>,
+    mut edits: SceneEdits,
     mut last_click: Local<LastClick>,
 ) {
     let events: Vec<ButtonState> = buttons.read().filter(|e| e.button == MouseButton::Left).map(|e| e.state).collect();
     let mut ctx = ToolCtx {
-        workspace: &workspace,
-        frames: &frames,
-        annotator: &annotator,
         classes: &classes,
         now: time.elapsed_secs(),
         double_click: DOUBLE_CLICK.max(2.5 * time.delta_secs()),
         pointer: &mut pointer,
         tool: &mut tool,
         scene: &mut scene,
-        selection: &mut selection,
-        clock: &mut clock,
-        status: &mut status,
+        edits: &mut edits,
         last_click: &mut last_click,
     };
     if map.just_pressed(crate::keys::Action::NewBox, &keys) {
         *ctx.tool = Tool::Placing { points: Vec::new(), pressed_at: None, started_here: false };
-        ctx.status.message = "new box: click one end of its length".into();
+        ctx.edits.status.message = "new box: click one end of its length".into();
     }
     if map.just_pressed(crate::keys::Action::Deselect, &keys) {
         ctx.cancel();
@@ -280,7 +265,7 @@ pub fn pointer_tool(
     }
 }
 
-impl ToolCtx<'_> {
+impl ToolCtx<'_, '_> {
     fn ray(&self) -> (Vec3, Vec3) {
         self.pointer.ray.expect("checked by the caller")
     }
@@ -312,7 +297,7 @@ impl ToolCtx<'_> {
             b.cuboid = original.clone();
         }
         if matches!(*self.tool, Tool::Placing { .. } | Tool::Dragging { .. }) {
-            self.status.message = "cancelled".into();
+            self.edits.status.message = "cancelled".into();
         }
         *self.tool = Tool::Idle;
         self.pointer.captured = false;
@@ -346,7 +331,7 @@ impl ToolCtx<'_> {
         }
         let ray = self.ray();
         let origin = self.scene.origin;
-        let selected = self.selection.0.and_then(|id| self.scene.boxes.iter().find(|b| b.annotation == id)).cloned();
+        let selected = self.edits.selection.0.and_then(|id| self.scene.boxes.iter().find(|b| b.annotation == id)).cloned();
         // The second press of a double click is never a handle grab: the first click may just
         // have selected the box under the cursor.
         let handle = selected.as_ref().filter(|_| !self.is_second_click()).and_then(|b| pick_handle(ray, origin, &b.cuboid));
@@ -360,7 +345,7 @@ impl ToolCtx<'_> {
             {
                 points.push(g);
                 *started_here = true;
-                self.status.message = "click the other end of its length (or drag there)".into();
+                self.edits.status.message = "click the other end of its length (or drag there)".into();
             }
             return;
         }
@@ -387,9 +372,7 @@ impl ToolCtx<'_> {
                 let dragged = self.dragged_box();
                 *self.tool = Tool::Idle;
                 match dragged {
-                    Some((annotation, original, now)) if now != original => {
-                        self.write(|editor| editor.update(annotation, now).map(|_| String::new()));
-                    }
+                    Some((annotation, original, now)) if now != original => self.edits.edit(self.scene, BoxEdit::Replace(annotation, now)),
                     // A handle clicked, not dragged: a click, which a second one makes a double.
                     _ => self.last_click.at = Some((self.now, screen)),
                 }
@@ -403,7 +386,7 @@ impl ToolCtx<'_> {
                 }
                 points.push(g);
                 if points.len() < 3 && !started_here {
-                    self.status.message = "click its width".into();
+                    self.edits.status.message = "click its width".into();
                     *self.tool = Tool::Placing { points, pressed_at: None, started_here: false };
                     return;
                 }
@@ -431,7 +414,8 @@ impl ToolCtx<'_> {
                     self.drop_box(ground);
                 } else {
                     let ray = self.ray();
-                    self.selection.0 = pick_box(ray, self.scene.origin, &self.scene.boxes).map(|i| self.scene.boxes[i].annotation);
+                    let picked = pick_box(ray, self.scene.origin, &self.scene.boxes).map(|i| self.scene.boxes[i].annotation);
+                    self.edits.select(picked);
                 }
             }
             Tool::Idle => {}
@@ -454,26 +438,7 @@ impl ToolCtx<'_> {
     }
 
     fn create(&mut self, cuboid: Cuboid) {
-        let class = cuboid.class.clone();
-        self.write(|editor| editor.create(cuboid).map(|_| format!("new {class} box: F fits it to its points")));
-    }
-
-    /// Runs an edit as the annotator, reporting in the status line.
-    fn write(&mut self, f: impl FnOnce(&mut Editor) -> Result<String, String>) {
-        let Some((who, _)) = self.annotator.0 else {
-            self.status.message = "say who you are first (the name field at the top)".into();
-            return;
-        };
-        let mut editor =
-            Editor { workspace: self.workspace, frames: self.frames, scene: self.scene, selection: self.selection, clock: self.clock, who };
-        match f(&mut editor) {
-            Ok(message) if !message.is_empty() => self.status.message = message,
-            Ok(_) => {}
-            Err(e) => {
-                self.status.message = format!("not saved: {e}");
-                super::edit::reload_boxes(self.workspace, self.frames, self.scene);
-            }
-        }
+        self.edits.edit(self.scene, BoxEdit::Create(cuboid));
     }
 }
 

@@ -5,7 +5,7 @@ use super::{Figure, scratch_dir};
 use anyhow::Result;
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, PayloadKind, Winner};
-use cairn_store::{Edit, Inserted, Project, QualityOptions, QueuePolicy, StoreError};
+use cairn_store::{AssignmentStatus, Edit, Inserted, Project, QualityOptions, QueuePolicy, StoreError};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -35,7 +35,8 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
     // Their assignments, so the queue has to pass over them.
     project.connection().execute_batch(&format!(
         "BEGIN; INSERT INTO assignments (item_id, annotator_id, shown_order, created_at, state)
-           SELECT i.id, a.id, '[0,1]', 0, 'done' FROM items i, annotators a WHERE i.id <= {judged} AND a.name IN ('ana', 'ben'); COMMIT;"
+           SELECT i.id, a.id, '[0,1]', 0, '{done}' FROM items i, annotators a WHERE i.id <= {judged} AND a.name IN ('ana', 'ben'); COMMIT;",
+        done = AssignmentStatus::Done
     ))?;
     drop(project);
     let mut figures = Vec::new();

@@ -90,7 +90,7 @@ pub fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut text
 /// Left drag turns, right (or middle) drag pans, the wheel zooms, the fly keys move.
 #[allow(clippy::too_many_arguments)]
 pub fn orbit(
-    view: Res<crate::ActiveView>,
+    view: Res<State<crate::View>>,
     buttons: Res<ButtonInput<MouseButton>>,
     keys: Res<ButtonInput<KeyCode>>,
     map: Res<KeyMap>,
@@ -104,7 +104,7 @@ pub fn orbit(
     mut cameras: Query<(&mut Orbit, &mut Transform, &mut Camera)>,
 ) {
     let Ok((mut orbit, mut transform, mut camera)) = cameras.single_mut() else { return };
-    camera.is_active = view.0 == crate::View::Scene;
+    camera.is_active = *view.get() == crate::View::Scene;
     if !camera.is_active {
         return;
     }
@@ -187,12 +187,12 @@ pub fn orbit(
 
 /// Points the box views at the selected box.
 pub fn box_views(
-    view: Res<crate::ActiveView>,
+    view: Res<State<crate::View>>,
     scene: Res<Scene>,
     selection: Res<Selection>,
     mut cameras: Query<(&BoxView, &mut Camera, &mut Transform, &mut Projection)>,
 ) {
-    let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s)).filter(|_| view.0 == crate::View::Scene);
+    let selected = selection.0.and_then(|s| scene.boxes.iter().find(|b| b.annotation == s)).filter(|_| *view.get() == crate::View::Scene);
     for (which, mut camera, mut transform, mut projection) in &mut cameras {
         let Some(b) = selected else {
             camera.is_active = false;

@@ -6,7 +6,7 @@ pub mod points;
 
 use crate::scene::pointer::{Handle, Tool, handles};
 use crate::scene::{Classes, Scene, Selection, in_scene, local_center, rotation};
-use crate::{ActiveView, View};
+use crate::{AppSet, View};
 use bevy::prelude::*;
 use bevy_egui::EguiPrimaryContextPass;
 pub use points::{ColourMode, PointStyle};
@@ -24,12 +24,13 @@ impl Plugin for SceneRenderPlugin {
             .init_resource::<panels::HelpOverlay>()
             .add_systems(Startup, camera::setup)
             .add_systems(PreUpdate, camera::pointer_ray.run_if(in_scene))
-            .add_systems(Update, (switch_view, camera::orbit, camera::box_views).chain().before(crate::scene::edit::box_keys))
+            // The camera takes its input before the tools do (the pointer tool may capture a drag).
+            .add_systems(Update, (switch_view, camera::orbit, camera::box_views).chain().in_set(AppSet::Apply))
             .add_systems(
                 Update,
                 (points::build_meshes, points::spawn_meshes, points::level_of_detail, draw_boxes, grid_and_axes, count_ready, panels::view_keys)
                     .chain()
-                    .after(crate::scene::pointer::pointer_tool)
+                    .in_set(AppSet::Present)
                     .run_if(in_scene),
             )
             .add_systems(EguiPrimaryContextPass, panels::panels.run_if(in_scene));
@@ -98,12 +99,18 @@ fn grid_and_axes(scene: Res<Scene>, cameras: Query<&camera::Orbit>, mut gizmos: 
     gizmos.axes(Transform::from_xyz(0.0, 0.0, z), 5.0);
 }
 
-fn switch_view(keys: Res<ButtonInput<KeyCode>>, map: Res<crate::keys::KeyMap>, mut view: ResMut<ActiveView>, panels: Res<crate::Panels>) {
+fn switch_view(
+    keys: Res<ButtonInput<KeyCode>>,
+    map: Res<crate::keys::KeyMap>,
+    view: Res<State<View>>,
+    mut next: ResMut<NextState<View>>,
+    panels: Res<crate::Panels>,
+) {
     if map.just_pressed(crate::keys::Action::SwitchView, &keys) && !panels.typing {
-        view.0 = match view.0 {
+        next.set(match view.get() {
             View::Compare => View::Scene,
             View::Scene => View::Compare,
-        };
+        });
     }
 }
 

@@ -4,10 +4,11 @@
 
 use super::camera::{BOX_VIEW_SIZE, BoxView, MainCamera};
 use super::points::{ColourMode, NodeMeshes, PointStyle};
+use crate::boxes::BoxEdit;
 use crate::keys::{Action, KeyMap};
 use crate::scene::edit::{SceneRequest, SceneStatus, is_keyframe, track_name};
 use crate::scene::{Classes, Findings, Frames, Scene, Selection, Tool, local_center};
-use crate::{Annotator, Panels, session};
+use crate::{Annotator, Panels};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
@@ -64,6 +65,7 @@ pub struct Shown<'w> {
     annotator: Res<'w, Annotator>,
     map: Res<'w, KeyMap>,
     nodes: Res<'w, NodeMeshes>,
+    link: Res<'w, crate::StoreLink>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -76,12 +78,13 @@ pub fn panels(
     mut session_panels: ResMut<Panels>,
     mut rects: ResMut<PanelRects>,
     mut requests: MessageWriter<SceneRequest>,
+    mut judge: MessageWriter<crate::JudgeRequest>,
     mut tool: ResMut<Tool>,
     mut commands: Commands,
     cameras: Query<(&Camera, &GlobalTransform), With<MainCamera>>,
     mut draft: Local<Draft>,
 ) -> Result {
-    let Shown { scene, frames, classes, findings, selection, status, annotator, map, nodes } = shown;
+    let Shown { scene, frames, classes, findings, selection, status, annotator, map, nodes, link } = shown;
     let pictures_ids: Vec<(BoxView, egui::TextureId)> =
         pictures.0.iter().filter_map(|(v, image)| contexts.image_id(image).map(|id| (*v, id))).collect();
     let ctx = contexts.ctx_mut()?.clone();
@@ -97,16 +100,20 @@ pub fn panels(
         ui.horizontal(|ui| {
             ui.strong("Cairn — 3D");
             ui.separator();
-            if ui.button("◀").on_hover_text("previous frame (,)").clicked() {
+            if ui.button("◀").on_hover_text(format!("previous frame ({})", map.key_label(Action::PreviousFrame))).clicked() {
                 requests.write(SceneRequest::GoToFrame(scene.frame.wrapping_sub(1)));
             }
-            ui.label(format!("frame {} / {}  {}", scene.frame + 1, frames.0.len(), scene.key));
-            if ui.button("▶").on_hover_text("next frame (.)").clicked() {
+            ui.label(format!("frame {} / {}  {}", scene.frame + 1, frames.list.len(), scene.key));
+            if ui.button("▶").on_hover_text(format!("next frame ({})", map.key_label(Action::NextFrame))).clicked() {
                 requests.write(SceneRequest::GoToFrame(scene.frame + 1));
             }
             ui.separator();
             let placing = matches!(*tool, Tool::Placing { .. });
-            if ui.selectable_label(placing, "＋ New box").on_hover_text("click both ends of its length, then its width (Space)").clicked() {
+            if ui
+                .selectable_label(placing, "＋ New box")
+                .on_hover_text(format!("click both ends of its length, then its width ({})", map.key_label(Action::NewBox)))
+                .clicked()
+            {
                 *tool = if placing { Tool::Idle } else { Tool::Placing { points: Vec::new(), pressed_at: None, started_here: false } };
             }
             ui.separator();
@@ -130,17 +137,12 @@ pub fn panels(
                     let field = ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(100.0));
                     typing |= field.has_focus();
                     if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                        let typed = draft.name.clone();
-                        commands.queue(move |world: &mut World| {
-                            if let Err(e) = session::identify(world, &typed) {
-                                world.resource_mut::<SceneStatus>().message = e;
-                            }
-                        });
+                        judge.write(crate::JudgeRequest::SignIn(draft.name.clone()));
                     }
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button("Help (H)").clicked() {
+                if ui.button(format!("Help ({})", map.key_label(Action::Help))).clicked() {
                     help.0 = !help.0;
                 }
                 if ui.button("Export…").on_hover_text("KITTI, OpenLABEL and every other exporter plugin").clicked() {
@@ -170,6 +172,8 @@ pub fn panels(
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(format!("{} points drawn", nodes.drawn));
+                ui.separator();
+                ui.label(crate::view::save_state(&link));
                 if let Some(note) = &nodes.note {
                     ui.label(note);
                 }
@@ -209,7 +213,7 @@ pub fn panels(
                 let text = egui::RichText::new(format!("{} {}", class.hotkey.map(String::from).unwrap_or_default(), class.name))
                     .color(egui::Color32::from_rgb(r, g, b));
                 if ui.selectable_label(classes.current == class.id, text).clicked() {
-                    requests.write(SceneRequest::Class(class.id.clone()));
+                    requests.write(SceneRequest::Edit(BoxEdit::Class(class.id.clone())));
                 }
             }
         });
@@ -285,23 +289,23 @@ pub fn panels(
             }
         }
         ui.horizontal(|ui| {
-            if ui.button("Fit (F)").clicked() {
-                requests.write(SceneRequest::AutoFit);
+            if ui.button(format!("Fit ({})", map.key_label(Action::AutoFit))).clicked() {
+                requests.write(SceneRequest::Edit(BoxEdit::AutoFit));
             }
-            if ui.button("Copy to next frame (P)").clicked() {
-                requests.write(SceneRequest::CopyToNextFrame);
+            if ui.button(format!("Copy to next frame ({})", map.key_label(Action::CopyToNextFrame))).clicked() {
+                requests.write(SceneRequest::Edit(BoxEdit::CopyToNextFrame));
             }
         });
         ui.horizontal(|ui| {
-            if ui.button("Interpolate track (I)").clicked() {
-                requests.write(SceneRequest::Interpolate);
+            if ui.button(format!("Interpolate track ({})", map.key_label(Action::Interpolate))).clicked() {
+                requests.write(SceneRequest::Edit(BoxEdit::Interpolate));
             }
             if ui.button("Delete").clicked() {
-                requests.write(SceneRequest::Delete);
+                requests.write(SceneRequest::Edit(BoxEdit::Delete));
             }
         });
         if commit && *cuboid != b.cuboid {
-            requests.write(SceneRequest::Replace(b.annotation, cuboid.clone()));
+            requests.write(SceneRequest::Edit(BoxEdit::Replace(b.annotation, cuboid.clone())));
         }
         for finding in findings.by_box.get(&b.annotation).into_iter().flatten() {
             ui.colored_label(egui::Color32::from_rgb(255, 180, 90), finding);
@@ -339,7 +343,7 @@ pub fn panels(
         let window = egui::Window::new("Keys").open(&mut help.0).default_width(520.0).show(&ctx, |ui| {
             egui::ScrollArea::vertical().max_height(560.0).show(ui, |ui| {
                 egui::Grid::new("scene-keys").striped(true).show(ui, |ui| {
-                    for (keys, what) in map.help() {
+                    for (keys, what) in map.help(crate::View::Scene) {
                         ui.monospace(keys);
                         ui.label(what);
                         ui.end_row();

@@ -3,13 +3,13 @@
 //! is shown coarse) and, for leaves, the rest of its points. Every frame the octree picks the nodes
 //! worth drawing under the point budget and only their visibility changes.
 
+use crate::jobs::{self, Job};
 use crate::scene::{LoadedCloud, Scene};
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use cairn_cloud::octree::{Frustum, NODE_SAMPLE, View};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How points are coloured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub struct NodeMeshes {
     /// The cloud the meshes were built from: its octree picks them (a preview's meshes stay on
     /// screen until the whole cloud's are ready).
     pub cloud: Option<Arc<LoadedCloud>>,
-    building: Option<Mutex<Receiver<Built>>>,
+    building: Option<Job<Built>>,
     material: Option<Handle<StandardMaterial>>,
 }
 
@@ -92,20 +92,19 @@ pub fn build_meshes(scene: Res<Scene>, style: Res<PointStyle>, mut nodes: ResMut
     if nodes.building.is_some() || (nodes.generation == scene.cloud_generation && nodes.mode == Some(style.mode)) {
         return;
     }
-    let (send, receive) = channel();
     let (generation, mode) = (scene.cloud_generation, style.mode);
-    std::thread::spawn(move || {
+    nodes.building = Some(jobs::spawn("mesh builder", move |_| {
         let (colours, note) = colours(&cloud, mode);
         let meshes = node_meshes(&cloud, &colours);
-        let _ = send.send(Built { generation, cloud, mode, meshes, note });
-    });
-    nodes.building = Some(Mutex::new(receive));
+        Ok(Built { generation, cloud, mode, meshes, note })
+    }));
 }
 
 /// Swaps in meshes that finished building.
 pub fn spawn_meshes(
     mut commands: Commands,
     scene: Res<Scene>,
+    style: Res<PointStyle>,
     mut nodes: ResMut<NodeMeshes>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
@@ -122,8 +121,19 @@ pub fn spawn_meshes(
         nodes.drawn = 0;
     }
     let Some(building) = &nodes.building else { return };
-    let Ok(built) = building.lock().expect("mesh builder lock").try_recv() else { return };
+    let Some(done) = building.poll().done else { return };
     nodes.building = None;
+    let built = match done {
+        Ok(built) => built,
+        Err(e) => {
+            // Said where the colour note goes; the next cloud or colouring builds afresh. The
+            // generation is marked done so the same failure is not retried every frame.
+            nodes.note = Some(format!("cannot draw these points: {e}"));
+            nodes.generation = scene.cloud_generation;
+            nodes.mode = Some(style.mode);
+            return;
+        }
+    };
     if built.generation != scene.cloud_generation {
         return; // a newer cloud arrived meanwhile: the meshes on screen stay until its are built
     }
