@@ -147,3 +147,24 @@ fn ten_judgments_leave_through_the_export_dialog_and_show_in_the_quality_report(
     assert_eq!(report.annotators[0].name, "tester");
     assert_eq!(report.annotators[0].judgments, 10);
 }
+
+#[test]
+fn a_task_plugin_that_cannot_load_says_why_instead_of_loading_forever() {
+    let (_dir, path) = project_with(2, 2);
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, InputPlugin));
+    let plugins = cairn_bundled_plugins::BUNDLED.iter().map(|&(manifest, wasm)| cairn_plugin_host::BundledPlugin { manifest, wasm }).collect();
+    let options = AppOptions { project: path, annotator: Some("tester".into()), task: "no-such-task".into(), plugins, ..AppOptions::default() };
+    cairn_app::build(&mut app, &options).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !app.world().resource::<cairn_app::TaskSchema>().loaded {
+        assert!(std::time::Instant::now() < deadline, "still loading the guidelines");
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let schema = app.world().resource::<cairn_app::TaskSchema>();
+    assert!(schema.guidelines.contains("no task plugin \"no-such-task\""), "{}", schema.guidelines);
+    assert_eq!(schema.criteria, ["helpfulness", "harmlessness", "honesty"], "the default questions");
+    let status = &app.world().resource::<cairn_app::Status>().message;
+    assert!(status.contains("no-such-task"), "{status}");
+}

@@ -367,4 +367,57 @@ mod tests {
         }
         assert_eq!(in_leaves, c.cloud.positions.len());
     }
+
+    /// A scene showing `cloud` as generation `generation`.
+    fn showing(cloud: LoadedCloud, generation: u64) -> Scene {
+        Scene {
+            frame: 0,
+            key: "f".into(),
+            origin: [0.0; 3],
+            cloud: Some(Arc::new(cloud)),
+            cloud_generation: generation,
+            frame_shown_at: generation,
+            boxes: Vec::new(),
+            ready: false,
+            message: String::new(),
+            loading: None,
+            loader: None,
+            wanted: None,
+            select_on_load: None,
+        }
+    }
+
+    #[test]
+    fn a_mesh_builder_that_panics_is_reported_and_the_next_cloud_is_drawn() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<Assets<Mesh>>()
+            .init_resource::<Assets<StandardMaterial>>()
+            .init_resource::<PointStyle>()
+            .init_resource::<NodeMeshes>()
+            .add_systems(Update, (build_meshes, spawn_meshes).chain());
+        // A cloud whose index covers points it does not have: building its meshes panics.
+        let mut broken = cloud(None);
+        broken.octree = cairn_cloud::octree::Octree::build(&[broken.cloud.positions.clone(), broken.cloud.positions.clone()].concat());
+        app.insert_resource(showing(broken, 1));
+        let until = |app: &mut App, done: &dyn Fn(&NodeMeshes) -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !done(app.world().resource::<NodeMeshes>()) {
+                assert!(std::time::Instant::now() < deadline, "the mesh builder never answered");
+                app.update();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        };
+        until(&mut app, &|nodes| nodes.note.is_some());
+        let note = app.world().resource::<NodeMeshes>().note.clone().unwrap();
+        assert!(note.contains("mesh builder stopped") && note.contains("index out of bounds"), "{note}");
+        assert!(!app.world().resource::<NodeMeshes>().spawned);
+        // The next frame's cloud is built and drawn: the failure wedged nothing.
+        app.insert_resource(showing(cloud(None), 2));
+        until(&mut app, &|nodes| nodes.spawned);
+        let nodes = app.world().resource::<NodeMeshes>();
+        assert_eq!(nodes.generation, 2);
+        assert!(nodes.note.is_none());
+        assert!(app.world().resource::<Assets<Mesh>>().len() > 0);
+    }
 }
