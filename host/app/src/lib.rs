@@ -2,11 +2,13 @@
 //! point-cloud frames with the cuboid tools, and the comparison view (blind pairwise verdicts and
 //! rankings from a queue). `Tab` switches.
 //!
-//! The app is composed of Bevy plugins by feature. Headless (tests build these with
-//! `MinimalPlugins`): `SessionPlugin` (judging queue, keys, submissions, active time) and
-//! `scene::ScenePlugin` (frames, loading, box tools and edits, the cuboid task plugin). With a
-//! window: `ViewPlugin` (comparison drawing), `scene::render::SceneRenderPlugin` (points with level
-//! of detail, cameras, gizmos, panels), `TaskPlugin` (the comparison task's questions),
+//! The frame loop never waits: changes to the project are commands carried out in order by the
+//! store worker (`command`), heavy work runs in background jobs (`jobs`), and both answer with
+//! messages the systems apply. The app is composed of Bevy plugins by feature. Headless (tests
+//! build these with `MinimalPlugins`): `SessionPlugin` (judging keys, submissions, active time),
+//! `scene::ScenePlugin` (frames, loading, box tools, the cuboid task plugin) and `TaskPlugin`
+//! (the comparison task's questions). With a window: `ViewPlugin` (comparison drawing),
+//! `scene::render::SceneRenderPlugin` (points with level of detail, cameras, gizmos, panels),
 //! `ScreenshotPlugin` (`--screenshot`).
 
 pub mod boxes;

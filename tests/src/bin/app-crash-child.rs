@@ -45,7 +45,7 @@ fn main() {
             let code = [KeyCode::Digit1, KeyCode::Digit2, KeyCode::Digit3, KeyCode::Digit4][(n % 4) as usize];
             key(&mut app, code, ButtonState::Pressed);
             key(&mut app, code, ButtonState::Released);
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 key(&mut app, KeyCode::ControlLeft, ButtonState::Pressed);
                 key(&mut app, KeyCode::KeyZ, ButtonState::Pressed);
                 key(&mut app, KeyCode::KeyZ, ButtonState::Released);

@@ -418,6 +418,6 @@ mod tests {
         let nodes = app.world().resource::<NodeMeshes>();
         assert_eq!(nodes.generation, 2);
         assert!(nodes.note.is_none());
-        assert!(app.world().resource::<Assets<Mesh>>().len() > 0);
+        assert!(!app.world().resource::<Assets<Mesh>>().is_empty());
     }
 }
