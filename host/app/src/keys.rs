@@ -806,6 +806,25 @@ impl KeyMap {
         self.chords(action).first().map(Chord::to_string).unwrap_or_default()
     }
 
+    /// What a judgment still needs, naming the keys as mapped; None when it can be submitted.
+    pub fn missing_hint(&self, judging: &crate::judge::Judging) -> Option<String> {
+        judging.missing()?;
+        Some(if judging.is_pairwise() {
+            format!(
+                "choose a winner: {} left, {} right, {} tie, {} both bad",
+                self.key_label(Action::LeftBetter),
+                self.key_label(Action::RightBetter),
+                self.key_label(Action::Tie),
+                self.key_label(Action::BothBad)
+            )
+        } else {
+            format!(
+                "rank every response: press their keys ({} …) best first (Shift ties)",
+                Action::RANKS.iter().take(judging.slots()).map(|a| self.key_label(*a)).collect::<Vec<_>>().join(" ")
+            )
+        })
+    }
+
     /// Does this single unmodified key belong to an action of the 3D view? (The app uses it to warn
     /// when a task plugin's class hotkey collides.) Counts a Shift chord as taken by a step action
     /// on the bare key.

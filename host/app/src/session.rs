@@ -228,7 +228,7 @@ fn shortcuts(
                 if let Some(strength) = j.pending_strength {
                     j.set_strength(strength);
                 }
-                submit(&mut link, &mut current, &mut status);
+                submit(&mut link, &mut current, &mut status, &map);
                 return;
             }
         }
@@ -253,26 +253,32 @@ fn shortcuts(
         return;
     }
     if pressed(Action::Submit) {
-        submit(&mut link, &mut current, &mut status);
+        submit(&mut link, &mut current, &mut status, &map);
     }
 }
 
 /// The view's buttons and fields.
-fn requests(mut requests: MessageReader<JudgeRequest>, mut link: ResMut<StoreLink>, mut current: ResMut<Current>, mut status: ResMut<Status>) {
+fn requests(
+    mut requests: MessageReader<JudgeRequest>,
+    map: Res<KeyMap>,
+    mut link: ResMut<StoreLink>,
+    mut current: ResMut<Current>,
+    mut status: ResMut<Status>,
+) {
     for request in requests.read() {
         match request {
             JudgeRequest::SignIn(name) => sign_in(&mut link, &mut status, name),
-            JudgeRequest::Submit => submit(&mut link, &mut current, &mut status),
+            JudgeRequest::Submit => submit(&mut link, &mut current, &mut status, &map),
         }
     }
 }
 
 /// Sends the judgment to be stored with its assignment (one transaction) and moves on; the
 /// status line says "saved" once it is durable.
-fn submit(link: &mut StoreLink, current: &mut Current, status: &mut Status) {
+fn submit(link: &mut StoreLink, current: &mut Current, status: &mut Status, map: &KeyMap) {
     let Some(j) = current.0.as_ref() else { return };
     let Some(payload) = j.payload() else {
-        status.message = j.missing().unwrap_or_default().to_string();
+        status.message = map.missing_hint(j).unwrap_or_default();
         return;
     };
     let j = current.0.take().expect("checked above");

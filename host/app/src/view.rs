@@ -161,11 +161,11 @@ fn draw(
         };
         controls(ui, j, &schema, &map);
         ui.separator();
-        let ready = j.missing();
+        let ready = map.missing_hint(j);
         if ui.add_enabled(ready.is_none(), egui::Button::new(format!("Submit  [{}]", map.key_label(Action::Submit)))).clicked() {
             requests.write(JudgeRequest::Submit);
         } else if let Some(missing) = ready {
-            ui.weak(missing);
+            ui.weak(missing.as_str());
         }
         ui.weak(if j.flagged { "flagged for review" } else { "" });
     });

@@ -152,7 +152,7 @@ pub fn panels(
                         }
                     });
                 }
-                ui.label("Tab: comparisons");
+                ui.label(format!("{}: comparisons", map.key_label(Action::SwitchView)));
             });
         });
     });
