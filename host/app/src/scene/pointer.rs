@@ -9,6 +9,7 @@
 use super::edit::SceneEdits;
 use super::{Classes, Scene, SceneBox, local_center, rotation};
 use crate::boxes::BoxEdit;
+use bevy::ecs::system::SystemParam;
 use bevy::input::ButtonState;
 use bevy::input::mouse::MouseButtonInput;
 use bevy::prelude::*;
@@ -220,14 +221,19 @@ struct ToolCtx<'a, 'w> {
     last_click: &'a mut LastClick,
 }
 
+/// What the tool reads of this frame's input.
+#[derive(SystemParam)]
+pub struct ToolInput<'w, 's> {
+    buttons: MessageReader<'w, 's, MouseButtonInput>,
+    keys: Res<'w, ButtonInput<KeyCode>>,
+    map: Res<'w, crate::keys::KeyMap>,
+    time: Res<'w, Time>,
+}
+
 /// The mouse tool: see the module notes. Button messages are taken in order, so a click whose
 /// press and release arrive in one (slow) frame is still a click.
-#[allow(clippy::too_many_arguments)]
 pub fn pointer_tool(
-    mut buttons: MessageReader<MouseButtonInput>,
-    keys: Res<ButtonInput<KeyCode>>,
-    map: Res<crate::keys::KeyMap>,
-    time: Res<Time>,
+    mut input: ToolInput,
     classes: Res<Classes>,
     mut pointer: ResMut<Pointer>,
     mut tool: ResMut<Tool>,
@@ -235,7 +241,8 @@ pub fn pointer_tool(
     mut edits: SceneEdits,
     mut last_click: Local<LastClick>,
 ) {
-    let events: Vec<ButtonState> = buttons.read().filter(|e| e.button == MouseButton::Left).map(|e| e.state).collect();
+    let events: Vec<ButtonState> = input.buttons.read().filter(|e| e.button == MouseButton::Left).map(|e| e.state).collect();
+    let (keys, map, time) = (&input.keys, &input.map, &input.time);
     let mut ctx = ToolCtx {
         classes: &classes,
         now: time.elapsed_secs(),
@@ -246,11 +253,11 @@ pub fn pointer_tool(
         edits: &mut edits,
         last_click: &mut last_click,
     };
-    if map.just_pressed(crate::keys::Action::NewBox, &keys) {
+    if map.just_pressed(crate::keys::Action::NewBox, keys) {
         *ctx.tool = Tool::Placing { points: Vec::new(), pressed_at: None, started_here: false };
         ctx.edits.status.message = "new box: click one end of its length".into();
     }
-    if map.just_pressed(crate::keys::Action::Deselect, &keys) {
+    if map.just_pressed(crate::keys::Action::Deselect, keys) {
         ctx.cancel();
     }
     if ctx.pointer.ray.is_none() || ctx.scene.cloud.is_none() {
