@@ -5,7 +5,6 @@
 
 mod common;
 
-use bevy::input::keyboard::{Key, KeyboardInput, NativeKey};
 use bevy::input::mouse::MouseButtonInput;
 use bevy::input::{ButtonState, InputPlugin};
 use bevy::prelude::*;
@@ -65,14 +64,7 @@ impl Driver {
     }
 
     fn key(&mut self, code: KeyCode, state: ButtonState) {
-        self.app.world_mut().write_message(KeyboardInput {
-            key_code: code,
-            logical_key: Key::Unidentified(NativeKey::Unidentified),
-            state,
-            text: None,
-            repeat: false,
-            window: Entity::PLACEHOLDER,
-        });
+        self.app.world_mut().write_message(common::keyboard(code, state));
         self.step();
     }
 

@@ -1,5 +1,10 @@
 //! Host bindings generated from `wit/plugin.wit`, one module per world. The exporter world reuses the
-//! task world's `host` and `types` interfaces so both worlds share one implementation of them.
+//! task world's `host` and `types` interfaces so both worlds share one implementation of them. This
+//! module depends on nothing else in the crate; everything else builds on it.
+
+/// Host-side marker types behind the `dataset` and `output` resources; the state lives in the store.
+pub struct DatasetHandle;
+pub struct OutputHandle;
 
 pub mod task {
     wasmtime::component::bindgen!({
@@ -17,8 +22,8 @@ pub mod exporter {
         with: {
             "cairn:plugin/host": super::task::cairn::plugin::host,
             "cairn:plugin/types": super::task::cairn::plugin::types,
-            "cairn:plugin/export-io.dataset": crate::exporter::DatasetHandle,
-            "cairn:plugin/export-io.output": crate::exporter::OutputHandle,
+            "cairn:plugin/export-io.dataset": super::DatasetHandle,
+            "cairn:plugin/export-io.output": super::OutputHandle,
         },
     });
 }

@@ -3,7 +3,7 @@
 
 use crate::bindings;
 use crate::error::{Failure, PluginError};
-use crate::inspect::{self, ComponentKind};
+use crate::inspect::{self, ComponentKind, Declared};
 use crate::manifest::{Limits, Manifest, PluginKind};
 use crate::sandbox::{Caps, HostState};
 use std::hash::Hasher;
@@ -149,22 +149,27 @@ impl PluginEngine {
     /// Compiles a component (or loads its cached machine code) and checks what it imports and
     /// exports against the manifest.
     pub fn load(&self, manifest: &Manifest, wasm: &[u8]) -> Result<Component, PluginError> {
+        self.load_declared(manifest, wasm).map(|(component, _)| component)
+    }
+
+    /// [`PluginEngine::load`], and what the component declares (its contract version among it).
+    pub(crate) fn load_declared(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(Component, Declared), PluginError> {
         let refuse = |message: String| PluginError::new(&manifest.id, "load", Failure::Refused, message);
         manifest.verify(wasm).map_err(refuse)?;
         let component = self.compile(wasm).map_err(refuse)?;
-        let kind = inspect::check(&self.engine, &component).map_err(refuse)?;
+        let declared = inspect::declared(&self.engine, &component).map_err(refuse)?;
         let expected = match manifest.kind {
             PluginKind::Task => ComponentKind::Task,
             PluginKind::Exporter => ComponentKind::Exporter,
         };
-        if kind != expected {
-            return Err(refuse(format!("the manifest says kind = \"{}\" but the component is {}", manifest.kind.as_str(), kind.describe())));
+        if declared.kind != expected {
+            return Err(refuse(format!("the manifest says kind = \"{}\" but the component is {}", manifest.kind.as_str(), declared.kind.describe())));
         }
-        Ok(component)
+        Ok((component, declared))
     }
 
     /// What a compiled component imports and exports, checked against what the host provides.
-    pub fn inspect(&self, component: &Component) -> Result<crate::Declared, String> {
+    pub fn inspect(&self, component: &Component) -> Result<Declared, String> {
         inspect::declared(&self.engine, component)
     }
 

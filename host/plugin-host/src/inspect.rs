@@ -1,6 +1,6 @@
 //! What a component imports and exports, checked before it may run.
 
-use crate::manifest::API_VERSION;
+use crate::contract::{self, ContractVersion};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -25,15 +25,12 @@ pub struct Declared {
     pub kind: ComponentKind,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    /// The contract version it was built against, from its exported interface's name.
+    pub contract: ContractVersion,
 }
 
 /// Interfaces a plugin may import: its contract, and the parts of WASI a pure computation uses.
 const ALLOWED: &[&str] = &["cairn:plugin/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
-
-/// Checks imports and exports, and says which world the component implements.
-pub fn check(engine: &Engine, component: &Component) -> Result<ComponentKind, String> {
-    Ok(declared(engine, component)?.kind)
-}
 
 pub fn declared(engine: &Engine, component: &Component) -> Result<Declared, String> {
     let ty = component.component_type();
@@ -54,7 +51,7 @@ pub fn declared(engine: &Engine, component: &Component) -> Result<Declared, Stri
             check_version(name)?;
         }
     }
-    let mut kind = None;
+    let mut found_kind = None;
     for name in &exports {
         let found = if name.starts_with("cairn:plugin/task@") {
             ComponentKind::Task
@@ -63,35 +60,28 @@ pub fn declared(engine: &Engine, component: &Component) -> Result<Declared, Stri
         } else {
             continue;
         };
-        check_version(name)?;
-        if kind.is_some_and(|k| k != found) {
+        let version = check_version(name)?;
+        if found_kind.is_some_and(|(k, _)| k != found) {
             return Err("the component exports both the task and the exporter interface; a plugin is one or the other".to_string());
         }
-        kind = Some(found);
+        found_kind = Some((found, version));
     }
-    let kind = kind.ok_or_else(|| {
+    let (kind, contract) = found_kind.ok_or_else(|| {
         format!(
             "the component exports neither cairn:plugin/task nor cairn:plugin/exporter (it exports: {})",
             if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
         )
     })?;
-    Ok(Declared { kind, imports, exports })
+    Ok(Declared { kind, imports, exports, contract })
 }
 
 /// Refuses contract versions this host cannot serve: another major, or a newer minor.
-fn check_version(name: &str) -> Result<(), String> {
+fn check_version(name: &str) -> Result<ContractVersion, String> {
     let version = name.rsplit_once('@').map(|(_, v)| v).unwrap_or("");
-    let parse = |v: &str| -> Option<(u64, u64)> {
-        let mut parts = v.split('.');
-        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-    };
-    let (Some(theirs), Some(ours)) = (parse(version), parse(API_VERSION)) else {
-        return Err(format!("{name}: unversioned; plugins must use cairn:plugin@{API_VERSION}"));
-    };
-    if theirs.0 != ours.0 || theirs.1 > ours.1 {
-        return Err(format!("{name}: needs a host with cairn:plugin {version}; this host provides {API_VERSION}"));
+    if version.is_empty() {
+        return Err(format!("{name}: unversioned; plugins must use cairn:plugin@{}", contract::API_VERSION));
     }
-    Ok(())
+    contract::check_served(version).map_err(|e| format!("{name}: {e}"))
 }
 
 #[cfg(test)]
@@ -100,9 +90,10 @@ mod tests {
 
     #[test]
     fn versions_of_another_major_or_a_newer_minor_are_refused() {
-        assert!(check_version("cairn:plugin/host@1.0.0").is_ok());
+        assert_eq!(check_version("cairn:plugin/host@1.0.0"), Ok(ContractVersion { major: 1, minor: 0 }));
+        assert_eq!(check_version("cairn:plugin/host@1.1.0"), Ok(ContractVersion::CURRENT));
         let err = check_version("cairn:plugin/exporter@2.0.0").unwrap_err();
-        assert!(err.contains("needs a host with cairn:plugin 2.0.0; this host provides 1.0.0"), "{err}");
+        assert_eq!(err, "cairn:plugin/exporter@2.0.0: needs cairn:plugin 2.0.0; this host provides 1.1.0");
         assert!(check_version("cairn:plugin/exporter@1.7.0").is_err());
         assert!(check_version("cairn:plugin/exporter").is_err());
     }

@@ -1,10 +1,8 @@
 //! `plugin.toml`: who a plugin is and what it asks of the host.
 
+use crate::contract::{self, API_VERSION};
 use serde::Deserialize;
 use std::path::Path;
-
-/// The contract version this host implements (`wit/plugin.wit`).
-pub const API_VERSION: &str = "1.0.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,15 +76,7 @@ impl Manifest {
         {
             return Err(format!("field `id`: {:?} must be 1-64 lower-case letters, digits and '-'", self.id));
         }
-        let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u64>().ok());
-        let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u64>().ok()).unwrap_or(0);
-        let Some(wanted) = major(&self.api) else {
-            return Err(format!("field `api`: {:?} is not a version like \"1.0.0\"", self.api));
-        };
-        let ours = major(API_VERSION).expect("valid constant");
-        if wanted != ours || minor(&self.api) > minor(API_VERSION) {
-            return Err(format!("field `api`: the plugin needs cairn:plugin {}, this host provides {API_VERSION}", self.api));
-        }
+        contract::check_served(&self.api).map_err(|e| format!("field `api`: {e}"))?;
         if self.wasm.contains("..") || Path::new(&self.wasm).is_absolute() {
             return Err(format!("field `wasm`: {:?} must be a file name next to the manifest", self.wasm));
         }
@@ -142,7 +132,9 @@ mod tests {
         let err = parse("id = \"A B\"\nname = \"A\"\nversion = \"0.1.0\"\napi = \"1.0.0\"\nkind = \"task\"\n").unwrap_err();
         assert!(err.starts_with("x/plugin.toml: field `id`"), "{err}");
         let err = parse("id = \"a\"\nname = \"A\"\nversion = \"0.1.0\"\napi = \"2.0.0\"\nkind = \"task\"\n").unwrap_err();
-        assert!(err.contains("needs cairn:plugin 2.0.0, this host provides 1.0.0"), "{err}");
+        assert!(err.ends_with("field `api`: needs cairn:plugin 2.0.0; this host provides 1.1.0"), "{err}");
+        let err = parse("id = \"a\"\nname = \"A\"\nversion = \"0.1.0\"\napi = \"one\"\nkind = \"task\"\n").unwrap_err();
+        assert!(err.ends_with("field `api`: \"one\" is not a version like \"1.1.0\""), "{err}");
         let err = parse("id = \"a\"\nname = \"A\"\nversion = \"0.1.0\"\napi = \"1.0.0\"\nkind = \"theme\"\n").unwrap_err();
         assert!(err.contains("kind"), "{err}");
         let err = parse("id = \"a\"\nname = \"A\"\nversion = \"0.1.0\"\napi = \"1.0.0\"\nkind = \"task\"\n[limits]\nmemory = 1\n").unwrap_err();

@@ -1,12 +1,14 @@
-//! One plugin instance's world: what its store holds, the limits on it, and how a failed call is
-//! classified.
+//! One plugin instance's world: what its store holds and the limits on it, the host interfaces it
+//! calls, how a failed call is classified, and how failures in a row disable a plugin.
 
+use crate::bindings::exporter::cairn::plugin::export_io::{self, DatasetInfo};
 use crate::bindings::task::cairn::plugin::host::{self, LogLevel};
+use crate::bindings::{DatasetHandle, OutputHandle};
 use crate::error::{Failure, PluginError};
-use crate::exporter::ExportState;
+use crate::export_io::ExportState;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use wasmtime::component::ResourceTable;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -146,6 +148,48 @@ impl host::Host for HostState {
 
 impl crate::bindings::task::cairn::plugin::types::Host for HostState {}
 
+impl HostState {
+    fn running_export(&mut self) -> wasmtime::Result<&mut ExportState> {
+        self.export.as_mut().ok_or_else(|| wasmtime::Error::msg("export resources used outside an export"))
+    }
+}
+
+impl export_io::Host for HostState {}
+
+impl export_io::HostDataset for HostState {
+    fn info(&mut self, _: Resource<DatasetHandle>) -> wasmtime::Result<DatasetInfo> {
+        let export = self.running_export()?;
+        Ok(DatasetInfo { project: export.project(), records: export.total() })
+    }
+
+    fn next_batch(&mut self, _: Resource<DatasetHandle>, max: u32) -> wasmtime::Result<Vec<String>> {
+        self.progress += 1;
+        self.running_export()?.next_batch(max)
+    }
+
+    fn drop(&mut self, handle: Resource<DatasetHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+impl export_io::HostOutput for HostState {
+    fn create_file(&mut self, _: Resource<OutputHandle>, path: String) -> wasmtime::Result<Result<(), String>> {
+        self.progress += 1;
+        self.running_export()?.create_file(&path)
+    }
+
+    fn write(&mut self, _: Resource<OutputHandle>, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        self.progress += 1;
+        self.running_export()?.write(&bytes)
+    }
+
+    fn drop(&mut self, handle: Resource<OutputHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
 /// A store with the caps and a deadline that runs out unless an export keeps making progress (or
 /// the user cancels).
 pub(crate) fn new_store(engine: &wasmtime::Engine, state: HostState) -> Store<HostState> {
@@ -165,6 +209,23 @@ pub(crate) fn new_store(engine: &wasmtime::Engine, state: HostState) -> Store<Ho
         Ok(UpdateDeadline::Interrupt)
     });
     store
+}
+
+/// A fresh sandboxed instance: a new store, its deadline armed, then `instantiate` (a world's `*Pre`).
+pub(crate) fn start<B>(
+    engine: &wasmtime::Engine,
+    state: HostState,
+    plugin: &str,
+    call: &str,
+    timeout_ms: u64,
+    instantiate: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<B>,
+) -> Result<(Store<HostState>, B), PluginError> {
+    let mut store = new_store(engine, state);
+    arm(&mut store);
+    match instantiate(&mut store) {
+        Ok(instance) => Ok((store, instance)),
+        Err(e) => Err(classify(plugin, call, e, store.data(), timeout_ms)),
+    }
 }
 
 /// Re-arms the deadline before a call.
@@ -205,4 +266,39 @@ pub(crate) fn classify(plugin: &str, call: &str, err: wasmtime::Error, state: &H
         }
     };
     PluginError::new(plugin, call, failure, message)
+}
+
+/// Crashes in a row (failures that poison an instance); at the host's limit the plugin is disabled.
+/// Atomic, so an exporter shared between threads counts them too.
+pub(crate) struct Strikes {
+    count: AtomicU32,
+    max: u32,
+}
+
+impl Strikes {
+    pub fn new(max: u32) -> Strikes {
+        Strikes { count: AtomicU32::new(0), max }
+    }
+
+    pub fn out(&self) -> bool {
+        self.count.load(Ordering::Relaxed) >= self.max
+    }
+
+    /// Refuses the call once the plugin is disabled.
+    pub fn check(&self, plugin: &str, call: &str) -> Result<(), PluginError> {
+        if self.out() {
+            return Err(PluginError::new(plugin, call, Failure::Disabled, format!("disabled after {} failed calls in a row", self.max)));
+        }
+        Ok(())
+    }
+
+    /// Counts a crash, and clears the count after anything else.
+    pub fn record<T>(&self, result: &Result<T, PluginError>) {
+        match result {
+            Err(e) if e.failure.is_crash() => {
+                self.count.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => self.count.store(0, Ordering::Relaxed),
+        }
+    }
 }

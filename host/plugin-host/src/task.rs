@@ -4,54 +4,14 @@
 use crate::bindings::task::cairn::plugin::types as wit_types;
 use crate::bindings::task::exports::cairn::plugin::task as wit;
 use crate::bindings::task::{TaskPlugin as Bindings, TaskPluginPre};
+use crate::contract::{self, DataShape, Part};
 use crate::engine::{Granted, PluginEngine};
 use crate::error::{Failure, PluginError};
 use crate::manifest::Manifest;
-use crate::sandbox::{self, HostState, LogLine};
+use crate::options::{self, PluginOption};
+use crate::sandbox::{self, HostState, LogLine, Strikes};
 use cairn_model::{ItemData, Modality, Payload};
 use wasmtime::Store;
-
-/// An option a plugin understands (`name=value`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct PluginOption {
-    pub name: String,
-    pub description: String,
-    pub default: Option<String>,
-    pub choices: Vec<String>,
-}
-
-pub(crate) fn option_from_wit(o: wit_types::OptionSpec) -> PluginOption {
-    PluginOption { name: o.name, description: o.description, default: o.default_value, choices: o.choices }
-}
-
-/// The given `name=value` pairs plus every declared default that was not given: plugins receive
-/// complete settings and never need to call their own `describe` to learn defaults.
-pub(crate) fn with_defaults(declared: &[PluginOption], given: &[(String, String)]) -> Vec<(String, String)> {
-    let mut all = given.to_vec();
-    for o in declared {
-        if let Some(default) = &o.default
-            && !given.iter().any(|(name, _)| name == &o.name)
-        {
-            all.push((o.name.clone(), default.clone()));
-        }
-    }
-    all
-}
-
-pub(crate) fn check_options(options: &[PluginOption]) -> Result<(), String> {
-    for (i, o) in options.iter().enumerate() {
-        if o.name.is_empty() || options[..i].iter().any(|p| p.name == o.name) {
-            return Err(format!("option {:?} is empty or declared twice", o.name));
-        }
-        if let Some(default) = &o.default
-            && !o.choices.is_empty()
-            && !o.choices.contains(default)
-        {
-            return Err(format!("option {}: default {default:?} is not one of its choices", o.name));
-        }
-    }
-    Ok(())
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -153,17 +113,18 @@ pub struct TaskPlugin {
     pre: TaskPluginPre<HostState>,
     engine: wasmtime::Engine,
     granted: Granted,
+    /// The JSON shape of the contract version the component was built for.
+    shape: DataShape,
     info: TaskInfo,
     /// The live instance; dropped after any trap and made again on the next call.
     live: Option<(Store<HostState>, Bindings)>,
-    strikes: u32,
-    max_strikes: u32,
+    strikes: Strikes,
     log: Vec<LogLine>,
 }
 
 impl TaskPlugin {
     pub fn load(engine: &PluginEngine, manifest: &Manifest, wasm: &[u8]) -> Result<TaskPlugin, PluginError> {
-        let component = engine.load(manifest, wasm)?;
+        let (component, declared) = engine.load_declared(manifest, wasm)?;
         let refuse = |m: String| PluginError::new(&manifest.id, "load", Failure::Refused, m);
         let pre = engine.task_linker.instantiate_pre(&component).map_err(|e| refuse(format!("{e:#}")))?;
         let pre = TaskPluginPre::new(pre).map_err(|e| refuse(format!("{e:#}")))?;
@@ -172,6 +133,7 @@ impl TaskPlugin {
             pre,
             engine: engine.engine().clone(),
             granted: engine.grant(&manifest.limits),
+            shape: DataShape::of(declared.contract),
             info: TaskInfo {
                 id: manifest.id.clone(),
                 name: manifest.name.clone(),
@@ -185,8 +147,7 @@ impl TaskPlugin {
                 options: vec![],
             },
             live: None,
-            strikes: 0,
-            max_strikes: engine.config().strikes,
+            strikes: Strikes::new(engine.config().strikes),
             log: Vec::new(),
         };
         let raw = plugin.call("describe", |store, b| b.cairn_plugin_task().call_describe(store))?;
@@ -203,7 +164,12 @@ impl TaskPlugin {
     }
 
     pub fn is_disabled(&self) -> bool {
-        self.strikes >= self.max_strikes
+        self.strikes.out()
+    }
+
+    /// Checks `name=value` options against what the task declared.
+    pub fn check_options(&self, options: &[(String, String)]) -> Result<(), PluginError> {
+        options::check_given(&self.manifest.id, &self.info.options, options)
     }
 
     /// What the plugin logged since the last call to this.
@@ -211,37 +177,40 @@ impl TaskPlugin {
         std::mem::take(&mut self.log)
     }
 
+    /// A model value as JSON in the shape of the plugin's contract version.
+    fn to_plugin(&self, part: Part, value: &impl serde::Serialize) -> String {
+        self.shape.project(part, serde_json::to_string(value).expect("model types serialize")).0
+    }
+
     /// Runs one call on the live instance (made if needed), with a fresh deadline. A failure that
     /// traps drops the instance and counts a strike.
     fn call<R>(&mut self, call: &str, f: impl FnOnce(&mut Store<HostState>, &Bindings) -> wasmtime::Result<R>) -> Result<R, PluginError> {
         let id = self.manifest.id.clone();
-        if self.is_disabled() {
-            return Err(PluginError::new(&id, call, Failure::Disabled, format!("disabled after {} failed calls in a row", self.max_strikes)));
-        }
+        self.strikes.check(&id, call)?;
+        let result = self.call_live(&id, call, f);
+        self.strikes.record(&result);
+        result
+    }
+
+    fn call_live<R>(
+        &mut self,
+        id: &str,
+        call: &str,
+        f: impl FnOnce(&mut Store<HostState>, &Bindings) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
         if self.live.is_none() {
-            let mut store = sandbox::new_store(&self.engine, HostState::new(self.granted.caps));
-            sandbox::arm(&mut store);
-            match self.pre.instantiate(&mut store) {
-                Ok(bindings) => self.live = Some((store, bindings)),
-                Err(e) => {
-                    self.strikes += 1;
-                    return Err(sandbox::classify(&id, call, e, store.data(), self.granted.timeout_ms));
-                }
-            }
+            let state = HostState::new(self.granted.caps);
+            self.live = Some(sandbox::start(&self.engine, state, id, call, self.granted.timeout_ms, |store| self.pre.instantiate(store))?);
         }
         let (store, bindings) = self.live.as_mut().expect("made above");
         sandbox::arm(store);
         let result = f(store, bindings);
         self.log.extend(store.data_mut().take_log());
         match result {
-            Ok(value) => {
-                self.strikes = 0;
-                Ok(value)
-            }
+            Ok(value) => Ok(value),
             Err(e) => {
-                let error = sandbox::classify(&id, call, e, store.data(), self.granted.timeout_ms);
+                let error = sandbox::classify(id, call, e, store.data(), self.granted.timeout_ms);
                 self.live = None;
-                self.strikes += 1;
                 Err(error)
             }
         }
@@ -249,12 +218,10 @@ impl TaskPlugin {
 
     /// Validates annotations of one item in one call. `options` are the task's `name=value` settings.
     pub fn validate(&mut self, item: &ItemData, subjects: &[Subject], options: &[(String, String)]) -> Result<Vec<Finding>, PluginError> {
-        let item_json = serde_json::to_string(item).expect("model types serialize");
-        let raw: Vec<wit::Subject> = subjects
-            .iter()
-            .map(|s| wit::Subject { payload: serde_json::to_string(&s.payload).expect("model types serialize"), point_count: s.point_count })
-            .collect();
-        let options = with_defaults(&self.info.options, options);
+        let item_json = self.to_plugin(Part::Item, item);
+        let raw: Vec<wit::Subject> =
+            subjects.iter().map(|s| wit::Subject { payload: self.to_plugin(Part::Payload, &s.payload), point_count: s.point_count }).collect();
+        let options = options::with_defaults(&self.info.options, options);
         let findings = self.call("validate", |store, b| b.cairn_plugin_task().call_validate(store, &item_json, &raw, &options))?;
         let invalid = |m: String| PluginError::new(&self.manifest.id, "validate", Failure::InvalidResult, m);
         if findings.len() > MAX_FINDINGS {
@@ -279,9 +246,9 @@ impl TaskPlugin {
     /// Proposed annotations, each checked: it parses, passes the model's rules, is a kind the task
     /// produces, and names a declared class.
     pub fn prelabel(&mut self, item: &ItemData, points: Option<&CloudChunk>, options: &[(String, String)]) -> Result<Vec<Payload>, PluginError> {
-        let item_json = serde_json::to_string(item).expect("model types serialize");
+        let item_json = self.to_plugin(Part::Item, item);
         let chunk = points.map(|c| wit::CloudChunk { origin: (c.origin[0], c.origin[1], c.origin[2]), positions: c.positions.clone() });
-        let options = with_defaults(&self.info.options, options);
+        let options = options::with_defaults(&self.info.options, options);
         let result = self.call("prelabel", |store, b| b.cairn_plugin_task().call_prelabel(store, &item_json, chunk.as_ref(), &options))?;
         let id = self.manifest.id.clone();
         let proposals = result.map_err(|m| PluginError::new(&id, "prelabel", Failure::Plugin, m))?;
@@ -372,11 +339,8 @@ fn check_info(raw: wit::TaskInfo, manifest: &Manifest) -> Result<TaskInfo, Strin
             Ok(Question { id: q.id, prompt: q.prompt, kind, required: q.required })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    if let Some(kind) = raw.produces.iter().find(|k| !["cuboid", "verdict", "ranking", "rating", "text"].contains(&k.as_str())) {
-        return Err(format!("produces unknown payload kind {kind:?}"));
-    }
-    let options: Vec<PluginOption> = raw.options.into_iter().map(option_from_wit).collect();
-    check_options(&options)?;
+    contract::check_payload_kinds(&raw.produces).map_err(|e| format!("produces {e}"))?;
+    let options = options::from_declared(raw.options)?;
     Ok(TaskInfo {
         id: raw.id,
         name: raw.name,

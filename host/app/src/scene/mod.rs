@@ -67,6 +67,27 @@ pub struct Scene {
     pub select_on_load: Option<SelectSpec>,
 }
 
+impl Scene {
+    /// A scene on `frame` with `cloud` (or none yet) as generation `generation`.
+    pub fn showing(frame: usize, cloud: Option<Arc<LoadedCloud>>, generation: u64, select_on_load: Option<SelectSpec>) -> Scene {
+        Scene {
+            frame,
+            key: String::new(),
+            origin: cloud.as_ref().map_or([0.0; 3], |c| c.cloud.origin),
+            cloud,
+            cloud_generation: generation,
+            frame_shown_at: generation,
+            boxes: Vec::new(),
+            ready: false,
+            message: String::new(),
+            loading: None,
+            loader: None,
+            wanted: None,
+            select_on_load,
+        }
+    }
+}
+
 /// What `--select` names: an annotation id, or a track id (`track:N`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SelectSpec {
@@ -116,35 +137,24 @@ pub struct ScenePlugin {
 
 impl Plugin for ScenePlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Scene {
-            frame: self.frame as usize,
-            key: String::new(),
-            origin: [0.0; 3],
-            cloud: None,
-            cloud_generation: 0,
-            frame_shown_at: 0,
-            boxes: Vec::new(),
-            ready: false,
-            message: String::new(),
-            loading: None,
-            loader: None,
-            wanted: None,
-            select_on_load: self.select,
-        })
-        .init_resource::<Frames>()
-        .init_resource::<Selection>()
-        .init_resource::<EditClock>()
-        .init_resource::<Pointer>()
-        .init_resource::<Tool>()
-        .init_resource::<edit::SceneStatus>()
-        .add_message::<edit::SceneRequest>()
-        .add_plugins(findings::FindingsPlugin)
-        .add_systems(Startup, |mut link: ResMut<StoreLink>| {
-            link.send(ProjectCommand::ListFrames);
-        })
-        .add_systems(Update, (apply_replies, finish_loading).chain().in_set(AppSet::Apply))
-        .add_systems(Update, (edit::box_keys, edit_clock, pointer::pointer_tool, edit::apply_requests).chain().in_set(AppSet::Act).run_if(in_scene))
-        .add_systems(Update, (start_loading, findings::request_findings).chain().in_set(AppSet::Start));
+        app.insert_resource(Scene::showing(self.frame as usize, None, 0, self.select))
+            .init_resource::<Frames>()
+            .init_resource::<Selection>()
+            .init_resource::<EditClock>()
+            .init_resource::<Pointer>()
+            .init_resource::<Tool>()
+            .init_resource::<edit::SceneStatus>()
+            .add_message::<edit::SceneRequest>()
+            .add_plugins(findings::FindingsPlugin)
+            .add_systems(Startup, |mut link: ResMut<StoreLink>| {
+                link.send(ProjectCommand::ListFrames);
+            })
+            .add_systems(Update, (apply_replies, finish_loading).chain().in_set(AppSet::Apply))
+            .add_systems(
+                Update,
+                (edit::box_keys, edit_clock, pointer::pointer_tool, edit::apply_requests).chain().in_set(AppSet::Act).run_if(in_scene),
+            )
+            .add_systems(Update, (start_loading, findings::request_findings).chain().in_set(AppSet::Start));
         let first = self.frame as usize;
         app.insert_resource(FirstFrame(first));
         if !app.world().contains_resource::<KeyMap>() {

@@ -13,15 +13,20 @@ use bevy::input::keyboard::{Key, KeyboardInput, NativeKey};
 use bevy::prelude::*;
 use std::time::{Duration, Instant};
 
-pub fn key(app: &mut App, code: KeyCode, state: ButtonState) {
-    app.world_mut().write_message(KeyboardInput {
+/// A key going down or up, as a window sends it.
+pub fn keyboard(code: KeyCode, state: ButtonState) -> KeyboardInput {
+    KeyboardInput {
         key_code: code,
         logical_key: Key::Unidentified(NativeKey::Unidentified),
         state,
         text: None,
         repeat: false,
         window: Entity::PLACEHOLDER,
-    });
+    }
+}
+
+pub fn key(app: &mut App, code: KeyCode, state: ButtonState) {
+    app.world_mut().write_message(keyboard(code, state));
     app.update();
 }
 

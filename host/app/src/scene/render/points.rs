@@ -368,23 +368,8 @@ mod tests {
         assert_eq!(in_leaves, c.cloud.positions.len());
     }
 
-    /// A scene showing `cloud` as generation `generation`.
     fn showing(cloud: LoadedCloud, generation: u64) -> Scene {
-        Scene {
-            frame: 0,
-            key: "f".into(),
-            origin: [0.0; 3],
-            cloud: Some(Arc::new(cloud)),
-            cloud_generation: generation,
-            frame_shown_at: generation,
-            boxes: Vec::new(),
-            ready: false,
-            message: String::new(),
-            loading: None,
-            loader: None,
-            wanted: None,
-            select_on_load: None,
-        }
+        Scene::showing(0, Some(Arc::new(cloud)), generation, None)
     }
 
     #[test]
