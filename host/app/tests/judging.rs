@@ -168,3 +168,24 @@ fn a_task_plugin_that_cannot_load_says_why_instead_of_loading_forever() {
     let status = &app.world().resource::<cairn_app::Status>().message;
     assert!(status.contains("no-such-task"), "{status}");
 }
+
+#[test]
+fn f_flags_and_unflags_by_the_stored_flag_which_a_restart_brings_back() {
+    let (_dir, path) = project_with(2, 2);
+    let mut app = app(&path);
+    let flagged = |app: &App| {
+        let j = app.world().resource::<Current>().0.as_ref().expect("an item on screen");
+        (j.flagged, Project::open(&path).unwrap().is_flagged(j.assignment.id).unwrap())
+    };
+    assert_eq!(flagged(&app), (false, false));
+    press(&mut app, KeyCode::KeyF);
+    assert_eq!(flagged(&app), (true, true));
+    // The status line says something else in between; F still unflags.
+    app.world_mut().resource_mut::<cairn_app::Status>().message = "flagged? no: a message about something else".into();
+    press(&mut app, KeyCode::KeyF);
+    assert_eq!(flagged(&app), (false, false));
+    press(&mut app, KeyCode::KeyF);
+    drop(app);
+    let app = self::app(&path);
+    assert_eq!(flagged(&app), (true, true), "the open assignment comes back flagged");
+}

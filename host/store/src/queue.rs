@@ -193,6 +193,15 @@ impl Project {
         self.set_assignment(assignment, "flagged = ?2", &[&flagged])
     }
 
+    /// Whether an assignment is flagged for review (a flag set in an earlier session shows again).
+    pub fn is_flagged(&self, assignment: AssignmentId) -> Result<bool> {
+        self.conn
+            .query_row("SELECT flagged FROM assignments WHERE id = ?1", [assignment.0], |r| r.get(0))
+            .optional()
+            .at(&self.path)?
+            .ok_or_else(|| StoreError::Assignment { assignment, message: "no such assignment".to_string() })
+    }
+
     /// Sets columns of one assignment: `set` names them with parameters from ?2 on (?1 is its id).
     fn set_assignment(&mut self, assignment: AssignmentId, set: &str, values: &[&dyn ToSql]) -> Result<()> {
         let sql = format!("UPDATE assignments SET {set} WHERE id = ?1");

@@ -79,7 +79,10 @@ fn skipped_items_go_to_others_and_flags_are_kept() {
     let ben = p.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
     let policy = QueuePolicy::default();
     let a = p.next_assignment(ana, &policy).unwrap().unwrap();
+    assert!(!p.is_flagged(a.id).unwrap());
     p.flag(a.id, true).unwrap();
+    assert!(p.is_flagged(a.id).unwrap());
+    assert!(p.is_flagged(cairn_model::AssignmentId(a.id.0 + 1000)).is_err(), "an unknown assignment is an error");
     p.skip(a.id, "the prompt is cut off").unwrap();
     let next = p.next_assignment(ana, &policy).unwrap().unwrap();
     assert_ne!(next.item, a.item, "ana does not get the skipped item again");

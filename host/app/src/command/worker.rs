@@ -108,8 +108,7 @@ impl Worker {
         let item = self.project.item(assignment.item).map_err(|e| e.to_string())?;
         let ItemData::Comparison(comparison) = item.data else { return Err(format!("item {} is not a comparison", item.key)) };
         // An assignment flagged before (an earlier session) comes back flagged.
-        let flagged =
-            self.project.assignments(Some(who)).map_err(|e| e.to_string())?.iter().any(|state| state.assignment.id == assignment.id && state.flagged);
+        let flagged = self.project.is_flagged(assignment.id).map_err(|e| e.to_string())?;
         let mut judging = Judging::new(assignment, item.key, comparison);
         judging.flagged = flagged;
         Ok(Some(judging))
