@@ -1,22 +1,19 @@
 use crate::clock::now_ms;
 use crate::codec::{EncodedItem, encode_item};
-use crate::error::{At, Result, StoreError};
+use crate::db::{Db, Engine, TxKind, Value, vals};
+use crate::error::{Result, StoreError};
 use crate::project::{Project, ensure_annotator, ensure_dataset};
 use crate::revision::{RevisionAction, RevisionState};
 use cairn_model::{AnnotationId, AnnotatorId, AnnotatorKind, ContentHash, DatasetId, ItemData, ItemId, Modality, Payload};
-use rusqlite::{OptionalExtension, params};
-use std::path::Path;
 
 /// One bulk import: a single transaction that commits when the closure returns `Ok` and leaves the
 /// project untouched when it returns `Err` (or panics).
 pub struct BulkImport<'p> {
-    tx: rusqlite::Transaction<'p>,
-    path: &'p Path,
+    db: &'p Db,
     now: i64,
-    /// The ids the next annotation and revision get, read once: nobody else writes during the
-    /// transaction, and knowing them lets an annotation be inserted already linked to its revision,
-    /// many rows to a statement.
-    next_ids: Option<(i64, i64)>,
+    /// Ids for the next annotations and revisions, known before their rows are written, so that an
+    /// annotation is inserted already linked to its revision, many rows to a statement.
+    ids: IdSource,
     /// Imported labels not yet inserted: written `LABELS_PER_INSERT` to a statement.
     pending: Vec<PendingLabel>,
 }
@@ -48,8 +45,23 @@ impl Inserted {
     }
 }
 
+/// Where a bulk import's annotation and revision ids come from. In a file nobody else writes during
+/// the transaction, so they count on from the largest; on a server other writers draw from the same
+/// sequences, so blocks are reserved from them.
+enum IdSource {
+    Unread,
+    Counting { annotation: i64, revision: i64 },
+    Reserved { annotations: Vec<i64>, revisions: Vec<i64> },
+}
+
+/// Ids reserved from a server's sequences at a time.
+const RESERVE: i64 = 1024;
+
 impl Project {
     pub fn bulk_import<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
+        if self.db.engine() == Engine::Postgres {
+            return self.bulk_transaction(f);
+        }
         // With nobody else in the file, a rollback journal writes the new pages once; WAL would write
         // them to the log and then again into the file at the checkpoint. New pages need no journal
         // entries, and the journal keeps the transaction atomic and durable all the same.
@@ -57,9 +69,13 @@ impl Project {
         // Every reference a bulk import writes is to a row it has just written or read in the same
         // transaction, so SQLite's per-row foreign-key lookups (seven per imported label) only cost
         // time. The pragma cannot change inside a transaction: it is set around it.
-        self.conn.execute_batch("PRAGMA foreign_keys = OFF").at(&self.path)?;
+        self.db.batch("PRAGMA foreign_keys = OFF")?;
+        // Room to hold the whole import in the page cache: pages spilled mid-transaction and dirtied
+        // again would be written twice.
+        self.db.batch("PRAGMA cache_size = -1048576")?;
         let result = self.bulk_transaction(f);
-        self.conn.execute_batch("PRAGMA foreign_keys = ON").at(&self.path)?;
+        self.db.batch("PRAGMA cache_size = -65536")?;
+        self.db.batch("PRAGMA foreign_keys = ON")?;
         if rollback {
             // Reopening also restores WAL, should this fail or the process die first.
             self.set_journal_mode("wal");
@@ -69,68 +85,80 @@ impl Project {
 
     /// Switches the journal mode; SQLite declines (and says so) while other connections are open.
     fn set_journal_mode(&self, mode: &str) -> bool {
-        self.conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get::<_, String>(0)).is_ok_and(|now| now.eq_ignore_ascii_case(mode))
+        let Some(conn) = self.db.sqlite() else { return false };
+        conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get::<_, String>(0)).is_ok_and(|now| now.eq_ignore_ascii_case(mode))
     }
 
     fn bulk_transaction<T, E: From<StoreError>>(&mut self, f: impl FnOnce(&mut BulkImport<'_>) -> Result<T, E>) -> Result<T, E> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&self.path)?;
-        // Room to hold the whole import in the page cache: pages spilled mid-transaction and dirtied
-        // again would be written twice.
-        tx.execute_batch("PRAGMA cache_size = -1048576").at(&self.path)?;
-        let finished = {
-            let mut bulk = BulkImport { tx, path: &self.path, now: now_ms(), next_ids: None, pending: Vec::new() };
-            match f(&mut bulk) {
-                Ok(out) => bulk.finish().map(|()| out).map_err(E::from),
-                Err(e) => Err(e), // dropping the transaction rolls it back, index included
-            }
-        };
-        self.conn.execute_batch("PRAGMA cache_size = -65536").at(&self.path)?;
-        finished
+        self.db.transaction_with(TxKind::Write, |db| {
+            let mut bulk = BulkImport { db, now: now_ms(), ids: IdSource::Unread, pending: Vec::new() };
+            let out = f(&mut bulk)?;
+            bulk.flush_labels()?;
+            Ok(out)
+        })
     }
 }
 
 impl BulkImport<'_> {
     pub fn ensure_dataset(&mut self, name: &str, modality: Modality) -> Result<DatasetId> {
-        ensure_dataset(&self.tx, self.path, name, modality)
+        ensure_dataset(self.db, name, modality)
     }
 
     pub fn ensure_annotator(&mut self, name: &str, kind: AnnotatorKind) -> Result<AnnotatorId> {
-        ensure_annotator(&self.tx, self.path, name, kind)
-    }
-
-    fn finish(mut self) -> Result<()> {
-        self.flush_labels()?;
-        self.tx.commit().at(self.path)
+        ensure_annotator(self.db, name, kind)
     }
 
     /// Inserts the pending labels: their annotations, then their revisions.
     fn flush_labels(&mut self) -> Result<()> {
-        use rusqlite::ToSql;
         for rows in self.pending.chunks(LABELS_PER_INSERT) {
-            let values = |per_row: &str| vec![per_row; rows.len()].join(", ");
-            let mut insert = self
-                .tx
-                .prepare_cached(&format!(
-                    "INSERT INTO annotations (id, item_id, annotator_id, kind, payload, revision_id) VALUES {}",
-                    values("(?, ?, ?, ?, ?, ?)")
-                ))
-                .at(self.path)?;
-            let args = rows.iter().flat_map(|r| [&r.annotation as &dyn ToSql, &r.item, &r.annotator, &r.kind, &r.json, &r.revision]);
-            insert.execute(rusqlite::params_from_iter(args)).at(self.path)?;
-            let mut insert = self
-                .tx
-                .prepare_cached(&format!(
-                    "INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state) VALUES {}",
-                    values("(?, ?, ?, ?, ?, ?, ?, ?)")
-                ))
-                .at(self.path)?;
+            let annotations = numbered_rows(rows.len(), 6);
+            let args: Vec<Value> = rows.iter().flat_map(|r| vals![r.annotation, r.item, r.annotator, r.kind, r.json, r.revision]).collect();
+            self.db
+                .execute(&format!("INSERT INTO annotations (id, item_id, annotator_id, kind, payload, revision_id) VALUES {annotations}"), &args)?;
+            let revisions = numbered_rows(rows.len(), 8);
             let (action, state) = (RevisionAction::Import, RevisionState::Fixed);
-            let args =
-                rows.iter().flat_map(|r| [&r.revision as &dyn ToSql, &r.annotator, &self.now, &action, &r.annotation, &r.item, &r.json, &state]);
-            insert.execute(rusqlite::params_from_iter(args)).at(self.path)?;
+            let args: Vec<Value> =
+                rows.iter().flat_map(|r| vals![r.revision, r.annotator, self.now, action, r.annotation, r.item, r.json, state]).collect();
+            self.db.execute(
+                &format!("INSERT INTO revisions (id, annotator_id, at_ms, action, annotation_id, item_id, after, state) VALUES {revisions}"),
+                &args,
+            )?;
         }
         self.pending.clear();
         Ok(())
+    }
+
+    /// The ids the next imported label's annotation and revision get.
+    fn next_ids(&mut self) -> Result<(i64, i64)> {
+        loop {
+            match &mut self.ids {
+                IdSource::Unread if self.db.engine() == Engine::Sqlite => {
+                    let row = self.db.query_one(
+                        "SELECT (SELECT coalesce(max(id), 0) + 1 FROM annotations), (SELECT coalesce(max(id), 0) + 1 FROM revisions)",
+                        &[],
+                    )?;
+                    self.ids = IdSource::Counting { annotation: row.get(0)?, revision: row.get(1)? };
+                }
+                IdSource::Counting { annotation, revision } => {
+                    let ids = (*annotation, *revision);
+                    (*annotation, *revision) = (ids.0 + 1, ids.1 + 1);
+                    return Ok(ids);
+                }
+                IdSource::Reserved { annotations, revisions } if !annotations.is_empty() && !revisions.is_empty() => {
+                    return Ok((annotations.pop().expect("checked"), revisions.pop().expect("checked")));
+                }
+                _ => {
+                    let reserve = |table: &str| -> Result<Vec<i64>> {
+                        let rows = self.db.query(
+                            &format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, ?1) ORDER BY 1 DESC"),
+                            &vals![RESERVE],
+                        )?;
+                        rows.iter().map(|r| r.get(0)).collect()
+                    };
+                    self.ids = IdSource::Reserved { annotations: reserve("annotations")?, revisions: reserve("revisions")? };
+                }
+            }
+        }
     }
 
     /// Inserts an item; content already in the project is not added again.
@@ -140,18 +168,15 @@ impl BulkImport<'_> {
 
     /// Inserts an item encoded with `encode_item` (importers encode on their worker threads).
     pub fn insert_encoded(&mut self, dataset: DatasetId, key: &str, content_hash: ContentHash, data: &EncodedItem) -> Result<Inserted> {
-        let mut insert = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO items (dataset_id, key, content_hash, data) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (content_hash) DO NOTHING",
-            )
-            .at(self.path)?;
-        if insert.execute(params![dataset.0, key, &content_hash.0[..], data.0]).at(self.path)? == 1 {
-            return Ok(Inserted::New(ItemId(self.tx.last_insert_rowid())));
+        let inserted = self.db.query_opt(
+            "INSERT INTO items (dataset_id, key, content_hash, data) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (content_hash) DO NOTHING RETURNING id",
+            &vals![dataset.0, key, &content_hash.0[..], data.0],
+        )?;
+        if let Some(row) = inserted {
+            return Ok(Inserted::New(ItemId(row.get(0)?)));
         }
-        let mut find = self.tx.prepare_cached("SELECT id FROM items WHERE content_hash = ?1").at(self.path)?;
-        let id: i64 = find.query_row([&content_hash.0[..]], |r| r.get(0)).at(self.path)?;
+        let id: i64 = self.db.scalar("SELECT id FROM items WHERE content_hash = ?1", &vals![&content_hash.0[..]])?;
         Ok(Inserted::Existing(ItemId(id)))
     }
 
@@ -162,26 +187,24 @@ impl BulkImport<'_> {
         if let Inserted::Existing(id) = item {
             // The same label may be among those not inserted yet.
             self.flush_labels()?;
-            let mut dup =
-                self.tx.prepare_cached("SELECT 1 FROM annotations WHERE item_id = ?1 AND annotator_id = ?2 AND payload = ?3").at(self.path)?;
-            if dup.query_row(params![id.0, annotator.0, json], |_| Ok(())).optional().at(self.path)?.is_some() {
+            let dup = "SELECT 1 FROM annotations WHERE item_id = ?1 AND annotator_id = ?2 AND payload = ?3";
+            if self.db.query_opt(dup, &vals![id.0, annotator.0, json])?.is_some() {
                 return Ok(None);
             }
         }
-        let (annotation, revision) = match self.next_ids {
-            Some(ids) => ids,
-            None => self
-                .tx
-                .query_row("SELECT (SELECT coalesce(max(id), 0) + 1 FROM annotations), (SELECT coalesce(max(id), 0) + 1 FROM revisions)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .at(self.path)?,
-        };
-        self.next_ids = Some((annotation + 1, revision + 1));
+        let (annotation, revision) = self.next_ids()?;
         self.pending.push(PendingLabel { annotation, revision, item: item.id().0, annotator: annotator.0, kind: payload.kind().as_str(), json });
         if self.pending.len() >= LABELS_PER_INSERT {
             self.flush_labels()?;
         }
         Ok(Some(AnnotationId(annotation)))
     }
+}
+
+/// `(?1, ?2, …), (…)`: `rows` rows of `columns` numbered placeholders, for multi-row inserts.
+fn numbered_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=columns).map(|c| format!("?{}", r * columns + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

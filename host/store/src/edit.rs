@@ -1,17 +1,20 @@
-use crate::error::{At, Result, StoreError};
+use crate::db::{Db, Row, TxKind, vals};
+use crate::error::{Result, StoreError};
 use crate::labels;
 use crate::project::{Project, item_data};
 use crate::revision::{Direction, NewRevision, RevisionAction, append, drop_redo_stack};
 use cairn_model::{AnnotationId, AnnotatorId, ItemData, ItemId, Payload, RevisionId, validate_payload};
-use rusqlite::{OptionalExtension, Transaction, params};
-use std::path::Path;
 
 /// One change a person (or a tool acting for them) makes to an annotation.
+///
+/// `seen` is the annotation's revision as the editor loaded it: when someone changed the
+/// annotation since, the edit is refused (`StoreError::Stale`) instead of overwriting their change.
+/// None edits whatever is there (imports, scripts).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
     Create { item: ItemId, payload: Payload },
-    Update { annotation: AnnotationId, payload: Payload },
-    Delete { annotation: AnnotationId },
+    Update { annotation: AnnotationId, payload: Payload, seen: Option<RevisionId> },
+    Delete { annotation: AnnotationId, seen: Option<RevisionId> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,11 +40,7 @@ impl Project {
     /// Applies one edit as one durable transaction that appends a revision. `active_ms` is the time the
     /// annotator actively spent on it. A new edit clears the annotator's redo stack.
     pub fn apply(&mut self, annotator: AnnotatorId, active_ms: u64, edit: Edit) -> Result<EditOutcome> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        let outcome = apply_in(&tx, &path, annotator, active_ms, &edit)?;
-        tx.commit().at(&path)?;
-        Ok(outcome)
+        self.db.transaction(TxKind::Write, |db| apply_in(db, annotator, active_ms, &edit))
     }
 
     /// Reverts the annotator's latest edit that is not undone yet. `Ok(None)` when there is nothing to undo.
@@ -57,87 +56,77 @@ impl Project {
     /// Applies several edits as one transaction and one batch: undo and redo take them together.
     /// `active_ms` is recorded on the first.
     pub fn apply_all(&mut self, annotator: AnnotatorId, active_ms: u64, edits: &[Edit]) -> Result<Vec<EditOutcome>> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        let mut outcomes = Vec::with_capacity(edits.len());
-        for (i, edit) in edits.iter().enumerate() {
-            outcomes.push(apply_in(&tx, &path, annotator, if i == 0 { active_ms } else { 0 }, edit)?);
-        }
-        if let (Some(first), Some(last)) = (outcomes.first(), outcomes.last())
-            && outcomes.len() > 1
-        {
-            tx.execute("UPDATE revisions SET batch = ?1 WHERE id BETWEEN ?1 AND ?2", params![first.revision.0, last.revision.0]).at(&path)?;
-        }
-        tx.commit().at(&path)?;
-        Ok(outcomes)
+        self.db.transaction(TxKind::Write, |db| {
+            let mut outcomes = Vec::with_capacity(edits.len());
+            for (i, edit) in edits.iter().enumerate() {
+                outcomes.push(apply_in(db, annotator, if i == 0 { active_ms } else { 0 }, edit)?);
+            }
+            // The batch is named by its first revision. On a server, other writers' revisions may
+            // fall between these ids, so the batch lists its own.
+            if let Some(first) = outcomes.first()
+                && outcomes.len() > 1
+            {
+                for outcome in &outcomes {
+                    db.execute("UPDATE revisions SET batch = ?1 WHERE id = ?2", &vals![first.revision.0, outcome.revision.0])?;
+                }
+            }
+            Ok(outcomes)
+        })
     }
 
     fn step(&mut self, annotator: AnnotatorId, dir: Direction) -> Result<Option<UndoOutcome>> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        // Undo takes the newest done edit, redo the oldest undone one: together they behave as the
-        // two stacks of an editor, kept in the file. A batch goes whole, in the same order.
-        let order = match dir {
-            Direction::Undo => "DESC",
-            Direction::Redo => "ASC",
-        };
-        let select = format!(
-            "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
-             WHERE annotator_id = ?1 AND state = ?2 ORDER BY id {order} LIMIT 1"
-        );
-        let row = |r: &rusqlite::Row<'_>| {
-            Ok(Target {
-                id: r.get(0)?,
-                action: r.get(1)?,
-                annotation: r.get(2)?,
-                item: r.get(3)?,
-                before: r.get(4)?,
-                after: r.get(5)?,
-                batch: r.get(6)?,
-            })
-        };
-        let Some(first) = tx.query_row(&select, params![annotator.0, dir.takes()], row).optional().at(&path)? else { return Ok(None) };
-        let targets = match first.batch {
-            None => vec![first],
-            Some(batch) => {
-                let sql = format!(
-                    "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
-                     WHERE annotator_id = ?1 AND state = ?2 AND batch = ?3 ORDER BY id {order}"
-                );
-                let mut stmt = tx.prepare(&sql).at(&path)?;
-                let rows = stmt.query_map(params![annotator.0, dir.takes(), batch], row).at(&path)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().at(&path)?
+        self.db.transaction(TxKind::Write, |db| {
+            // Undo takes the newest done edit, redo the oldest undone one: together they behave as the
+            // two stacks of an editor, kept in the project. A batch goes whole, in the same order.
+            let order = match dir {
+                Direction::Undo => "DESC",
+                Direction::Redo => "ASC",
+            };
+            let select = format!(
+                "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
+                 WHERE annotator_id = ?1 AND state = ?2 ORDER BY id {order} LIMIT 1"
+            );
+            let Some(first) = db.query_opt(&select, &vals![annotator.0, dir.takes()])? else { return Ok(None) };
+            let first = Target::from_row(&first)?;
+            let targets = match first.batch {
+                None => vec![first],
+                Some(batch) => {
+                    let sql = format!(
+                        "SELECT id, action, annotation_id, item_id, before, after, batch FROM revisions
+                         WHERE annotator_id = ?1 AND state = ?2 AND batch = ?3 ORDER BY id {order}"
+                    );
+                    db.query(&sql, &vals![annotator.0, dir.takes(), batch])?.iter().map(Target::from_row).collect::<Result<Vec<_>>>()?
+                }
+            };
+            let mut outcome: Option<UndoOutcome> = None;
+            for target in &targets {
+                let revision = revert_one(db, annotator, target, dir)?;
+                outcome.get_or_insert(UndoOutcome {
+                    revision: RevisionId(revision),
+                    reverted: RevisionId(target.id),
+                    item: ItemId(target.item),
+                    annotation: target.annotation.map(AnnotationId),
+                    steps: targets.len(),
+                });
             }
-        };
-        let mut outcome: Option<UndoOutcome> = None;
-        for target in &targets {
-            let revision = revert_one(&tx, &path, annotator, target, dir)?;
-            outcome.get_or_insert(UndoOutcome {
-                revision: RevisionId(revision),
-                reverted: RevisionId(target.id),
-                item: ItemId(target.item),
-                annotation: target.annotation.map(AnnotationId),
-                steps: targets.len(),
-            });
-        }
-        tx.commit().at(&path)?;
-        Ok(outcome)
+            Ok(outcome)
+        })
     }
 }
 
 /// Reverts (undo) or re-applies (redo) one revision, appending the revision that records it.
-fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target: &Target, dir: Direction) -> Result<i64> {
+fn revert_one(db: &Db, annotator: AnnotatorId, target: &Target, dir: Direction) -> Result<i64> {
     let item = ItemId(target.item);
     let revision = if target.action == RevisionAction::Labels {
-        labels::revert(tx, path, annotator, target.id, item, dir)?
+        labels::revert(db, annotator, target.id, item, dir)?
     } else {
         let annotation = target.annotation.expect("annotation revisions name their annotation");
         let (expected, wanted) = match dir {
             Direction::Undo => (&target.after, &target.before),
             Direction::Redo => (&target.before, &target.after),
         };
-        let (current, by): (Option<String>, i64) =
-            tx.query_row("SELECT payload, revision_id FROM annotations WHERE id = ?1", [annotation], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
+        let row = db.query_one(&for_update(db, "SELECT payload, revision_id FROM annotations WHERE id = ?1"), &vals![annotation])?;
+        let (current, by): (Option<String>, i64) = (row.get(0)?, row.get(1)?);
         if &current != expected {
             return Err(StoreError::Conflict { action: dir.action().as_str(), annotation: AnnotationId(annotation), by });
         }
@@ -147,11 +136,11 @@ fn revert_one(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, target:
             after: wanted.as_deref(),
             ..NewRevision::step(annotator, dir, item, target.id)
         };
-        let revision = append(tx, path, &record)?;
-        set_annotation(tx, path, annotation, wanted.as_deref(), revision)?;
+        let revision = append(db, &record)?;
+        set_annotation(db, annotation, wanted.as_deref(), revision)?;
         revision
     };
-    tx.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", params![dir.leaves(), target.id]).at(path)?;
+    db.execute("UPDATE revisions SET state = ?1 WHERE id = ?2", &vals![dir.leaves(), target.id])?;
     Ok(revision)
 }
 
@@ -165,21 +154,49 @@ struct Target {
     batch: Option<i64>,
 }
 
+impl Target {
+    fn from_row(r: &Row) -> Result<Target> {
+        Ok(Target { id: r.get(0)?, action: r.get(1)?, annotation: r.get(2)?, item: r.get(3)?, before: r.get(4)?, after: r.get(5)?, batch: r.get(6)? })
+    }
+}
+
 struct LiveAnnotation {
     item: ItemId,
     kind: String,
     payload: String,
+    revision: i64,
 }
 
-fn live_annotation(tx: &Transaction<'_>, path: &Path, id: AnnotationId) -> Result<LiveAnnotation> {
-    let row: Option<(i64, String, Option<String>)> = tx
-        .query_row("SELECT item_id, kind, payload FROM annotations WHERE id = ?1", [id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
-        .at(path)?;
-    match row {
-        Some((item, kind, Some(payload))) => Ok(LiveAnnotation { item: ItemId(item), kind, payload }),
-        _ => Err(StoreError::NotFound { path: path.to_owned(), what: "annotation", id: id.0 }),
+fn live_annotation(db: &Db, id: AnnotationId) -> Result<LiveAnnotation> {
+    let row = db.query_opt(&for_update(db, "SELECT item_id, kind, payload, revision_id FROM annotations WHERE id = ?1"), &vals![id.0])?;
+    let Some(row) = row else { return Err(StoreError::NotFound { path: db.location.as_path().to_owned(), what: "annotation", id: id.0 }) };
+    match row.get::<Option<String>>(2)? {
+        Some(payload) => Ok(LiveAnnotation { item: ItemId(row.get(0)?), kind: row.get(1)?, payload, revision: row.get(3)? }),
+        None => Err(StoreError::NotFound { path: db.location.as_path().to_owned(), what: "annotation", id: id.0 }),
     }
+}
+
+/// Locks the row read on PostgreSQL, where writers run side by side (SQLite's write transaction
+/// already holds the whole file).
+fn for_update(db: &Db, sql: &str) -> String {
+    match db.engine() {
+        crate::db::Engine::Sqlite => sql.to_owned(),
+        crate::db::Engine::Postgres => format!("{sql} FOR UPDATE"),
+    }
+}
+
+/// Refuses an edit made on an older revision of the annotation than the one stored.
+fn check_seen(db: &Db, annotation: AnnotationId, live: &LiveAnnotation, seen: Option<RevisionId>, action: &'static str) -> Result<()> {
+    let Some(seen) = seen else { return Ok(()) };
+    if seen.0 == live.revision {
+        return Ok(());
+    }
+    let by_name: String = db
+        .query_opt("SELECT n.name FROM revisions r JOIN annotators n ON n.id = r.annotator_id WHERE r.id = ?1", &vals![live.revision])?
+        .map(|r| r.get(0))
+        .transpose()?
+        .unwrap_or_else(|| "someone".to_owned());
+    Err(StoreError::Stale { action, annotation, by: live.revision, by_name })
 }
 
 fn checked_json(payload: &Payload, item: &ItemData) -> Result<String> {
@@ -190,26 +207,26 @@ fn checked_json(payload: &Payload, item: &ItemData) -> Result<String> {
     Ok(serde_json::to_string(payload).expect("payload serializes"))
 }
 
-fn set_annotation(tx: &Transaction<'_>, path: &Path, annotation: i64, payload: Option<&str>, revision: i64) -> Result<()> {
-    tx.execute("UPDATE annotations SET payload = ?1, revision_id = ?2 WHERE id = ?3", params![payload, revision, annotation]).at(path)?;
+fn set_annotation(db: &Db, annotation: i64, payload: Option<&str>, revision: i64) -> Result<()> {
+    db.execute("UPDATE annotations SET payload = ?1, revision_id = ?2 WHERE id = ?3", &vals![payload, revision, annotation])?;
     Ok(())
 }
 
 /// One edit inside a transaction the caller owns (an edit alone, or a submission with its assignment).
-pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId, active_ms: u64, edit: &Edit) -> Result<EditOutcome> {
+pub(crate) fn apply_in(db: &Db, annotator: AnnotatorId, active_ms: u64, edit: &Edit) -> Result<EditOutcome> {
     let (action, annotation, item, before, after) = match edit {
         Edit::Create { item, payload } => {
-            let data = item_data(tx, path, *item)?;
+            let data = item_data(db, *item)?;
             let after = checked_json(payload, &data)?;
-            tx.execute(
-                "INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, 0)",
-                params![item.0, annotator.0, payload.kind().as_str(), after],
-            )
-            .at(path)?;
-            (RevisionAction::Create, tx.last_insert_rowid(), *item, None, Some(after))
+            let id = db.insert(
+                "INSERT INTO annotations (item_id, annotator_id, kind, payload, revision_id) VALUES (?1, ?2, ?3, ?4, 0) RETURNING id",
+                &vals![item.0, annotator.0, payload.kind().as_str(), after],
+            )?;
+            (RevisionAction::Create, id, *item, None, Some(after))
         }
-        Edit::Update { annotation, payload } => {
-            let live = live_annotation(tx, path, *annotation)?;
+        Edit::Update { annotation, payload, seen } => {
+            let live = live_annotation(db, *annotation)?;
+            check_seen(db, *annotation, &live, *seen, "change")?;
             if live.kind != payload.kind().as_str() {
                 return Err(StoreError::Invalid {
                     what: format!("update of annotation {annotation}"),
@@ -219,12 +236,13 @@ pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId
                     )],
                 });
             }
-            let data = item_data(tx, path, live.item)?;
+            let data = item_data(db, live.item)?;
             let after = checked_json(payload, &data)?;
             (RevisionAction::Update, annotation.0, live.item, Some(live.payload), Some(after))
         }
-        Edit::Delete { annotation } => {
-            let live = live_annotation(tx, path, *annotation)?;
+        Edit::Delete { annotation, seen } => {
+            let live = live_annotation(db, *annotation)?;
+            check_seen(db, *annotation, &live, *seen, "delete")?;
             (RevisionAction::Delete, annotation.0, live.item, Some(live.payload), None)
         }
     };
@@ -234,8 +252,8 @@ pub(crate) fn apply_in(tx: &Transaction<'_>, path: &Path, annotator: AnnotatorId
         after: after.as_deref(),
         ..NewRevision::edit(annotator, action, item, active_ms)
     };
-    let revision = append(tx, path, &record)?;
-    set_annotation(tx, path, annotation, after.as_deref(), revision)?;
-    drop_redo_stack(tx, path, annotator)?;
+    let revision = append(db, &record)?;
+    set_annotation(db, annotation, after.as_deref(), revision)?;
+    drop_redo_stack(db, annotator)?;
     Ok(EditOutcome { revision: RevisionId(revision), annotation: AnnotationId(annotation) })
 }

@@ -24,12 +24,26 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("{path}: {}", postgres_message(.source))]
+    Postgres {
+        path: PathBuf,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("{path}: cannot reach the server ({detail}). Nothing was changed.")]
+    Unreachable { path: PathBuf, detail: String },
+    #[error("{location}: not a project location ({reason})")]
+    BadLocation { location: String, reason: String },
+    #[error("the database does not hold what this build of Cairn wrote ({detail})")]
+    Schema { detail: String },
     #[error("{path}: {what} {id} does not exist")]
     NotFound { path: PathBuf, what: &'static str, id: i64 },
     #[error("invalid {what}: {}", describe_findings(.findings))]
     Invalid { what: String, findings: Vec<ValidationError> },
     #[error("cannot {action}: annotation {annotation} was changed since by another edit (revision {by})")]
     Conflict { action: &'static str, annotation: AnnotationId, by: i64 },
+    #[error("cannot {action}: annotation {annotation} was changed by {by_name} since you loaded it (revision {by}); reload it and try again")]
+    Stale { action: &'static str, annotation: AnnotationId, by: i64, by_name: String },
     #[error("assignment {assignment}: {message}")]
     Assignment { assignment: AssignmentId, message: String },
     #[error("cannot {action}: the point labels of item {item} were changed since by another edit")]
@@ -54,6 +68,35 @@ impl StoreError {
             Some(DatabaseCorrupt | NotADatabase) => StoreError::Corrupt { path: path.to_owned(), detail: source.to_string() },
             _ => StoreError::Sqlite { path: path.to_owned(), source },
         }
+    }
+}
+
+impl StoreError {
+    /// Wraps a PostgreSQL error; a connection that could not be made or was lost is `Unreachable`.
+    pub(crate) fn postgres(location: &crate::location::Location, source: postgres::Error) -> Self {
+        let path = location.as_path().to_owned();
+        if source.as_db_error().is_none() && (source.is_closed() || source.to_string().contains("connect")) {
+            return StoreError::Unreachable { path, detail: source.to_string() };
+        }
+        StoreError::Postgres { path, source }
+    }
+}
+
+/// The server's own words for a database error (its message, detail and hint), not the driver's
+/// "db error" wrapper.
+fn postgres_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut out = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                out.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                out.push_str(&format!("; {hint}"));
+            }
+            out
+        }
+        None => e.to_string(),
     }
 }
 

@@ -1,19 +1,22 @@
 use crate::clock::now_ms;
 use crate::codec::decode_item;
+use crate::db::{Conn, Db, Engine, PgConn, Row, vals};
 use crate::error::{At, Result, StoreError};
-use crate::schema::{self, SCHEMA_VERSION};
+use crate::location::{Location, LocationKind};
+use crate::schema::{self, PgContents, SCHEMA_VERSION};
 use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemData, ItemId, Modality, ProjectInfo};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to a server may take before it counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An open project file.
+/// An open project: a file, or a database on a PostgreSQL server.
 pub struct Project {
-    pub(crate) conn: Connection,
-    pub(crate) path: PathBuf,
+    pub(crate) db: Db,
 }
 
 /// SQLite keeps allocation statistics under a global mutex unless told not to, so every allocation
@@ -28,162 +31,191 @@ fn skip_memory_statistics() {
 }
 
 impl Project {
-    /// Creates a new, empty project. Refuses to overwrite an existing file.
-    pub fn create(path: impl AsRef<Path>) -> Result<Project> {
-        let path = path.as_ref().to_owned();
+    /// Creates a new, empty project: a file (refusing to overwrite one), or a project in an empty
+    /// PostgreSQL database (`postgres://…`; refusing a database that holds tables).
+    pub fn create(location: impl AsRef<Path>) -> Result<Project> {
+        let location = Location::parse(location)?;
+        let project = match location.kind().clone() {
+            LocationKind::File(path) => Project::create_file(path, location)?,
+            LocationKind::Server(config) => {
+                let db = Db::new(Conn::Postgres(connect(&config, &location)?.into()), location);
+                match schema::postgres_contents(&db)? {
+                    PgContents::Empty => {}
+                    PgContents::Project(_) => return Err(StoreError::AlreadyExists { path: db.location.as_path().to_owned() }),
+                }
+                schema::migrate_postgres(&db)?;
+                Project { db }
+            }
+        };
+        let name = match project.db.engine() {
+            Engine::Sqlite => project.path().file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            Engine::Postgres => project.db.scalar::<String>("SELECT current_database()", &[])?,
+        };
+        project.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('name', ?1), ('created_at', ?2), ('created_by', ?3) ON CONFLICT (key) DO NOTHING",
+            &vals![name, now_ms().to_string(), concat!("cairn ", env!("CARGO_PKG_VERSION"))],
+        )?;
+        Ok(project)
+    }
+
+    fn create_file(path: PathBuf, location: Location) -> Result<Project> {
         if path.exists() {
             return Err(StoreError::AlreadyExists { path });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         skip_memory_statistics();
-        let conn = Connection::open_with_flags(&path, flags).at(&path)?;
-        let mut project = Project { conn, path };
-        project.configure()?;
-        schema::migrate(&mut project.conn, 0).at(&project.path)?;
-        let name = project.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        project
-            .conn
-            .execute(
-                "INSERT INTO meta (key, value) VALUES ('name', ?1), ('created_at', ?2), ('created_by', ?3)",
-                params![name, now_ms().to_string(), concat!("cairn ", env!("CARGO_PKG_VERSION"))],
-            )
-            .at(&project.path)?;
-        Ok(project)
+        let mut conn = Connection::open_with_flags(&path, flags).at(&path)?;
+        configure(&conn, &path)?;
+        schema::migrate_sqlite(&mut conn, 0).at(&path)?;
+        Ok(Project { db: Db::new(Conn::Sqlite(conn), location) })
     }
 
-    /// Opens an existing project, migrating an older schema. Files that are not Cairn projects, or that
-    /// a newer Cairn wrote, are refused before SQLite touches them.
-    pub fn open(path: impl AsRef<Path>) -> Result<Project> {
-        let path = path.as_ref().to_owned();
+    /// Opens an existing project, migrating an older schema. Files and databases that are not Cairn
+    /// projects, or that a newer Cairn wrote, are refused before anything is written.
+    pub fn open(location: impl AsRef<Path>) -> Result<Project> {
+        let location = Location::parse(location)?;
+        match location.kind().clone() {
+            LocationKind::File(path) => Project::open_file(path, location),
+            LocationKind::Server(config) => {
+                let db = Db::new(Conn::Postgres(connect(&config, &location)?.into()), location);
+                match schema::postgres_contents(&db)? {
+                    PgContents::Empty => {
+                        return Err(StoreError::NotAProject {
+                            path: db.location.as_path().to_owned(),
+                            reason: "the database is empty; `cairn init` makes a project in it".into(),
+                        });
+                    }
+                    PgContents::Project(version) if version < SCHEMA_VERSION => schema::migrate_postgres(&db)?,
+                    PgContents::Project(_) => {}
+                }
+                Ok(Project { db })
+            }
+        }
+    }
+
+    fn open_file(path: PathBuf, location: Location) -> Result<Project> {
         let header = schema::check_header(&path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         skip_memory_statistics();
-        let conn = Connection::open_with_flags(&path, flags).at(&path)?;
-        let mut project = Project { conn, path };
+        let mut conn = Connection::open_with_flags(&path, flags).at(&path)?;
         // Read the schema and the meta table before anything could write, so that a damaged file
         // fails here, untouched, and not mid-edit.
-        project.conn.busy_timeout(BUSY_TIMEOUT).at(&project.path)?;
-        project.conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).at(&project.path)?;
-        project.configure()?;
-        schema::migrate(&mut project.conn, header.user_version).at(&project.path)?;
-        Ok(project)
+        conn.busy_timeout(BUSY_TIMEOUT).at(&path)?;
+        conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).at(&path)?;
+        configure(&conn, &path)?;
+        schema::migrate_sqlite(&mut conn, header.user_version).at(&path)?;
+        Ok(Project { db: Db::new(Conn::Sqlite(conn), location) })
     }
 
-    /// Creates the project if the file does not exist yet, otherwise opens it.
-    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Project> {
-        let path = path.as_ref();
-        if path.exists() { Project::open(path) } else { Project::create(path) }
-    }
-
-    fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT).at(&self.path)?;
-        // Another process's bulk import may hold the file in rollback-journal mode for its transaction.
-        // Switching then fails at once with "busy" (no busy wait); the rollback journal is as safe,
-        // the importer brings WAL back when it is done, and our writes wait on the busy timeout.
-        match self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
-            Ok(_) => {}
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
-            Err(e) => return Err(StoreError::sqlite(&self.path, e)),
+    /// Creates the project if it does not exist yet (no file, or an empty database), otherwise opens it.
+    pub fn open_or_create(location: impl AsRef<Path>) -> Result<Project> {
+        let location = location.as_ref();
+        match Project::open(location) {
+            Err(StoreError::Missing { .. }) => Project::create(location),
+            Err(StoreError::NotAProject { .. }) if Location::parse(location)?.is_server() => Project::create(location),
+            other => other,
         }
-        self.conn
-            .execute_batch(
-                "PRAGMA foreign_keys = ON;
-                 PRAGMA synchronous = FULL;
-                 PRAGMA cache_size = -65536;
-                 PRAGMA journal_size_limit = 67108864;",
-            )
-            .at(&self.path)
     }
 
+    /// Where the project is, as shown in messages: the file's path, or the server's URL without
+    /// its password.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.location.as_path()
     }
 
-    /// The directory relative paths in the project (source files) are resolved against.
+    pub fn location(&self) -> &Location {
+        &self.db.location
+    }
+
+    /// Which engine holds the project.
+    pub fn engine(&self) -> Engine {
+        self.db.engine()
+    }
+
+    /// The directory relative paths in the project (source files) are resolved against: the file's
+    /// directory, or the working directory for a project on a server.
     pub fn base_dir(&self) -> PathBuf {
-        match self.path.parent() {
+        if self.db.location.is_server() {
+            return PathBuf::from(".");
+        }
+        match self.path().parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         }
     }
 
-    /// The raw connection, for read-only diagnostics such as `PRAGMA integrity_check`.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The SQLite connection of a project file (None on a server), for diagnostics such as
+    /// `PRAGMA` reads and for benchmarks that time SQLite itself.
+    pub fn sqlite_connection(&self) -> Option<&Connection> {
+        self.db.sqlite()
     }
 
-    /// `PRAGMA integrity_check`, as one line per problem ("ok" when sound).
+    /// `PRAGMA integrity_check` of a file, as one line per problem ("ok" when sound). A server keeps
+    /// its own pages: there the check is that the database answers.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check").at(&self.path)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).at(&self.path)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+        match self.db.engine() {
+            Engine::Sqlite => self.db.query("PRAGMA integrity_check", &[])?.iter().map(|r| r.get(0)).collect(),
+            Engine::Postgres => self.db.scalar::<i64>("SELECT 1", &[]).map(|_| vec!["ok".to_owned()]),
+        }
     }
 
     pub fn name(&self) -> Result<String> {
-        self.conn.query_row("SELECT value FROM meta WHERE key = 'name'", [], |r| r.get(0)).at(&self.path)
+        self.db.scalar("SELECT value FROM meta WHERE key = 'name'", &[])
     }
 
     /// Name, schema and creation time, from the `meta` table.
     pub fn info(&self) -> Result<ProjectInfo> {
-        let created: String = self.conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| r.get(0)).at(&self.path)?;
+        let created: String = self.db.scalar("SELECT value FROM meta WHERE key = 'created_at'", &[])?;
         Ok(ProjectInfo { name: self.name()?, schema_version: SCHEMA_VERSION, created_at_ms: created.parse().unwrap_or(0) })
     }
 
     /// Finds an annotator by name, creating it on first use.
     pub fn ensure_annotator(&mut self, name: &str, kind: AnnotatorKind) -> Result<AnnotatorId> {
-        ensure_annotator(&self.conn, &self.path, name, kind)
+        ensure_annotator(&self.db, name, kind)
     }
 
     pub fn annotator_by_name(&self, name: &str) -> Result<Option<Annotator>> {
-        self.conn.query_row("SELECT id, name, kind FROM annotators WHERE name = ?1", [name], annotator_row).optional().at(&self.path)
+        self.db.query_opt("SELECT id, name, kind FROM annotators WHERE name = ?1", &vals![name])?.map(|r| annotator_row(&r)).transpose()
     }
 
     pub fn annotators(&self) -> Result<Vec<Annotator>> {
-        let mut stmt = self.conn.prepare("SELECT id, name, kind FROM annotators ORDER BY id").at(&self.path)?;
-        let rows = stmt.query_map([], annotator_row).at(&self.path)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+        self.db.query("SELECT id, name, kind FROM annotators ORDER BY id", &[])?.iter().map(annotator_row).collect()
     }
 
     /// Finds a dataset by name, creating it on first use. A dataset holds one modality only.
     pub fn ensure_dataset(&mut self, name: &str, modality: Modality) -> Result<DatasetId> {
-        ensure_dataset(&self.conn, &self.path, name, modality)
+        ensure_dataset(&self.db, name, modality)
     }
 
     pub fn datasets(&self) -> Result<Vec<Dataset>> {
-        let mut stmt = self.conn.prepare("SELECT id, name, modality FROM datasets ORDER BY id").at(&self.path)?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = self.db.query("SELECT id, name, modality FROM datasets ORDER BY id", &[])?;
+        rows.iter()
+            .map(|r| {
                 let modality: String = r.get(2)?;
                 Ok(Dataset { id: DatasetId(r.get(0)?), name: r.get(1)?, modality: Modality::parse(&modality).unwrap_or(Modality::Comparison) })
             })
-            .at(&self.path)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+            .collect()
     }
 
     pub fn item(&self, id: ItemId) -> Result<Item> {
         let row = self
-            .conn
-            .query_row("SELECT id, dataset_id, key, content_hash, data FROM items WHERE id = ?1", [id.0], raw_item_row)
-            .optional()
-            .at(&self.path)?
-            .ok_or(StoreError::NotFound { path: self.path.clone(), what: "item", id: id.0 })?;
-        self.decode_item(row)
+            .db
+            .query_opt("SELECT id, dataset_id, key, content_hash, data FROM items WHERE id = ?1", &vals![id.0])?
+            .ok_or(StoreError::NotFound { path: self.path().to_owned(), what: "item", id: id.0 })?;
+        self.decode_item(raw_item_row(row)?)
     }
 
     /// Items whose source key matches, in import order (keys need not be unique across datasets).
     /// This scans the items table; callers that look up many keys should build a map once.
     pub fn items_by_key(&self, key: &str) -> Result<Vec<Item>> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT id, dataset_id, key, content_hash, data FROM items WHERE key = ?1 ORDER BY id").at(&self.path)?;
-        let rows = stmt.query_map([key], raw_item_row).at(&self.path)?;
-        let raws = rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)?;
-        raws.into_iter().map(|r| self.decode_item(r)).collect()
+        let rows = self.db.query("SELECT id, dataset_id, key, content_hash, data FROM items WHERE key = ?1 ORDER BY id", &vals![key])?;
+        rows.into_iter().map(|r| self.decode_item(raw_item_row(r)?)).collect()
     }
 
     pub(crate) fn decode_item(&self, raw: RawItem) -> Result<Item> {
-        let data = decode_item(&raw.data).map_err(|detail| StoreError::BadItem { path: self.path.clone(), id: raw.id, detail })?;
+        let data = decode_item(&raw.data).map_err(|detail| StoreError::BadItem { path: self.path().to_owned(), id: raw.id, detail })?;
         let content_hash = <[u8; 16]>::try_from(raw.hash.as_slice()).map(ContentHash).map_err(|_| StoreError::BadItem {
-            path: self.path.clone(),
+            path: self.path().to_owned(),
             id: raw.id,
             detail: format!("content hash has {} bytes, not 16", raw.hash.len()),
         })?;
@@ -194,21 +226,16 @@ impl Project {
     /// Showing the same item again to the same annotator keeps the first order.
     pub fn assign(&mut self, item: ItemId, annotator: AnnotatorId, shown_order: &[u32]) -> Result<cairn_model::Assignment> {
         let order = serde_json::to_string(shown_order).expect("a list of integers serializes");
-        self.conn
-            .execute(
-                "INSERT INTO assignments (item_id, annotator_id, shown_order, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (item_id, annotator_id) DO NOTHING",
-                params![item.0, annotator.0, order, now_ms()],
-            )
-            .at(&self.path)?;
-        let (id, order): (i64, String) = self
-            .conn
-            .query_row("SELECT id, shown_order FROM assignments WHERE item_id = ?1 AND annotator_id = ?2", params![item.0, annotator.0], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .at(&self.path)?;
+        self.db.execute(
+            "INSERT INTO assignments (item_id, annotator_id, shown_order, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (item_id, annotator_id) DO NOTHING",
+            &vals![item.0, annotator.0, order, now_ms()],
+        )?;
+        let row =
+            self.db.query_one("SELECT id, shown_order FROM assignments WHERE item_id = ?1 AND annotator_id = ?2", &vals![item.0, annotator.0])?;
+        let (id, order): (i64, String) = (row.get(0)?, row.get(1)?);
         let shown_order =
-            serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
+            serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path().to_owned(), table: "assignments", id, source })?;
         Ok(cairn_model::Assignment { id: cairn_model::AssignmentId(id), item, annotator, shown_order, gold: false })
     }
 }
@@ -221,48 +248,45 @@ pub(crate) struct RawItem {
     pub data: Vec<u8>,
 }
 
-pub(crate) fn raw_item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawItem> {
-    Ok(RawItem { id: r.get(0)?, dataset: r.get(1)?, key: r.get(2)?, hash: r.get(3)?, data: r.get(4)? })
+pub(crate) fn raw_item_row(mut r: Row) -> Result<RawItem> {
+    Ok(RawItem { id: r.get(0)?, dataset: r.get(1)?, key: r.get(2)?, hash: r.take(3)?, data: r.take(4)? })
 }
 
 /// One item's data, read inside a transaction the caller owns.
-pub(crate) fn item_data(conn: &Connection, path: &Path, item: ItemId) -> Result<ItemData> {
-    let bytes: Vec<u8> = conn
-        .query_row("SELECT data FROM items WHERE id = ?1", [item.0], |r| r.get(0))
-        .optional()
-        .at(path)?
-        .ok_or(StoreError::NotFound { path: path.to_owned(), what: "item", id: item.0 })?;
-    decode_item(&bytes).map_err(|detail| StoreError::BadItem { path: path.to_owned(), id: item.0, detail })
+pub(crate) fn item_data(db: &Db, item: ItemId) -> Result<ItemData> {
+    let bytes: Vec<u8> = db
+        .query_opt("SELECT data FROM items WHERE id = ?1", &vals![item.0])?
+        .ok_or(StoreError::NotFound { path: db.location.as_path().to_owned(), what: "item", id: item.0 })?
+        .take(0)?;
+    decode_item(&bytes).map_err(|detail| StoreError::BadItem { path: db.location.as_path().to_owned(), id: item.0, detail })
 }
 
-fn annotator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Annotator> {
+fn annotator_row(r: &Row) -> Result<Annotator> {
     let kind: String = r.get(2)?;
     Ok(Annotator { id: AnnotatorId(r.get(0)?), name: r.get(1)?, kind: AnnotatorKind::parse(&kind).unwrap_or(AnnotatorKind::Human) })
 }
 
-pub(crate) fn ensure_annotator(conn: &Connection, path: &Path, name: &str, kind: AnnotatorKind) -> Result<AnnotatorId> {
+pub(crate) fn ensure_annotator(db: &Db, name: &str, kind: AnnotatorKind) -> Result<AnnotatorId> {
     if name.trim().is_empty() {
         return Err(StoreError::Invalid {
             what: "annotator".into(),
             findings: vec![cairn_model::ValidationError::new("name", "an annotator needs a name")],
         });
     }
-    conn.execute(
+    db.execute(
         "INSERT INTO annotators (name, kind, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        params![name, kind.as_str(), now_ms()],
-    )
-    .at(path)?;
-    conn.query_row("SELECT id FROM annotators WHERE name = ?1", [name], |r| r.get(0)).map(AnnotatorId).at(path)
+        &vals![name, kind.as_str(), now_ms()],
+    )?;
+    db.scalar("SELECT id FROM annotators WHERE name = ?1", &vals![name]).map(AnnotatorId)
 }
 
-pub(crate) fn ensure_dataset(conn: &Connection, path: &Path, name: &str, modality: Modality) -> Result<DatasetId> {
-    conn.execute(
+pub(crate) fn ensure_dataset(db: &Db, name: &str, modality: Modality) -> Result<DatasetId> {
+    db.execute(
         "INSERT INTO datasets (name, modality, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        params![name, modality.as_str(), now_ms()],
-    )
-    .at(path)?;
-    let (id, existing): (i64, String) =
-        conn.query_row("SELECT id, modality FROM datasets WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
+        &vals![name, modality.as_str(), now_ms()],
+    )?;
+    let row = db.query_one("SELECT id, modality FROM datasets WHERE name = ?1", &vals![name])?;
+    let (id, existing): (i64, String) = (row.get(0)?, row.get(1)?);
     if existing != modality.as_str() {
         return Err(StoreError::Invalid {
             what: "dataset".into(),
@@ -273,4 +297,38 @@ pub(crate) fn ensure_dataset(conn: &Connection, path: &Path, name: &str, modalit
         });
     }
     Ok(DatasetId(id))
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    // Another process's bulk import may hold the file in rollback-journal mode for its transaction.
+    // Switching then fails at once with "busy" (no busy wait); the rollback journal is as safe,
+    // the importer brings WAL back when it is done, and our writes wait on the busy timeout.
+    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+        Ok(_) => {}
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+        Err(e) => return Err(StoreError::sqlite(path, e)),
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = FULL;
+         PRAGMA cache_size = -65536;
+         PRAGMA journal_size_limit = 67108864;",
+    )
+    .at(path)
+}
+
+/// Connects to the server; a server that cannot be reached, or refuses the login, is an error that
+/// names the location (without its password) and changes nothing.
+pub(crate) fn connect(config: &postgres::Config, location: &Location) -> Result<PgConn> {
+    let mut config = config.clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.application_name("cairn");
+    let client = config.connect(postgres::NoTls).map_err(|e| match e.as_db_error() {
+        Some(_) => StoreError::postgres(location, e),
+        None => StoreError::Unreachable { path: location.as_path().to_owned(), detail: e.to_string() },
+    })?;
+    Ok(PgConn::new(client))
 }

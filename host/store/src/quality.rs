@@ -2,7 +2,8 @@
 //! Bradley–Terry leaderboard of the models, computed from the project's current verdicts and rankings
 //! with the pure statistics in `cairn_model::stats`.
 
-use crate::error::{At, Result, StoreError};
+use crate::db::vals;
+use crate::error::{Result, StoreError};
 use crate::project::Project;
 use crate::revision::RevisionAction;
 use cairn_model::stats::{self, Battle, BtOptions, Metric, Outcome, PositionBias, ShownOutcome};
@@ -276,19 +277,15 @@ impl Project {
 
     /// Active milliseconds of each judgment (the revision that created it), by annotator name.
     fn active_times(&self) -> Result<HashMap<String, Vec<u64>>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT n.name, r.active_ms FROM revisions r
-                 JOIN annotators n ON n.id = r.annotator_id JOIN annotations a ON a.id = r.annotation_id
-                 WHERE r.action = ?1 AND a.kind IN ('verdict', 'ranking') AND r.active_ms > 0",
-            )
-            .at(&self.path)?;
-        let rows = stmt.query_map([RevisionAction::Create], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).at(&self.path)?;
+        let rows = self.db.query(
+            "SELECT n.name, r.active_ms FROM revisions r
+             JOIN annotators n ON n.id = r.annotator_id JOIN annotations a ON a.id = r.annotation_id
+             WHERE r.action = ?1 AND a.kind IN ('verdict', 'ranking') AND r.active_ms > 0",
+            &vals![RevisionAction::Create],
+        )?;
         let mut out: HashMap<String, Vec<u64>> = HashMap::new();
-        for row in rows {
-            let (name, ms) = row.at(&self.path)?;
-            out.entry(name).or_default().push(ms as u64);
+        for r in rows {
+            out.entry(r.get(0)?).or_default().push(r.get::<i64>(1)? as u64);
         }
         Ok(out)
     }

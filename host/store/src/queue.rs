@@ -6,12 +6,15 @@
 //! normal queue, and every `gold_every`-th assignment of an annotator is one of them.
 
 use crate::clock::now_ms;
+use crate::db::{Db, Engine, TxKind, Value, vals};
 use crate::edit::{Edit, EditOutcome, apply_in};
-use crate::error::{At, Result, StoreError};
+use crate::error::{Result, StoreError};
 use crate::project::Project;
 use crate::text_enum::text_enum;
 use cairn_model::{AnnotatorId, Assignment, AssignmentId, DatasetId, ItemData, ItemId};
-use rusqlite::{OptionalExtension, ToSql, params};
+
+/// The reason an assignment whose lease ran out was passed to someone else.
+pub const LEASE_EXPIRED: &str = "lease expired";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueuePolicy {
@@ -25,11 +28,14 @@ pub struct QueuePolicy {
     pub gold_every: u32,
     /// Seeds the shown order, so the same project gives the same blinding.
     pub seed: u64,
+    /// How long an item stays an annotator's without a renewal; after that, another annotator may
+    /// be given it (the first one's submission is then refused).
+    pub lease_ms: u64,
 }
 
 impl Default for QueuePolicy {
     fn default() -> Self {
-        QueuePolicy { dataset: None, overlap: 1, gold_annotator: None, gold_every: 0, seed: 0x5eed }
+        QueuePolicy { dataset: None, overlap: 1, gold_annotator: None, gold_every: 0, seed: 0x5eed, lease_ms: 30 * 60 * 1000 }
     }
 }
 
@@ -53,161 +59,98 @@ pub struct AssignmentState {
     pub flagged: bool,
 }
 
+/// An assignment holds its item while it is done, or open with a lease that has not run out.
+const HOLDS: &str = "(a.state = 'done' OR (a.state = 'open' AND (a.lease_until IS NULL OR a.lease_until > ?1)))";
+
+/// Picks that lost a race to another connection and are tried again, at most.
+const PICK_ATTEMPTS: usize = 64;
+
 impl Project {
-    /// The annotator's open assignment, or a new one from the queue; None when the queue is empty.
+    /// The annotator's open assignment (its lease renewed), or a new one from the queue; None when
+    /// the queue is empty. One transaction: on PostgreSQL, connections picking at once skip the
+    /// items others are taking (`FOR UPDATE SKIP LOCKED`) instead of waiting for them.
     pub fn next_assignment(&mut self, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Option<Assignment>> {
-        if let Some(open) = self.open_assignment(annotator)? {
-            return Ok(Some(open));
-        }
-        let taken: i64 =
-            self.conn.query_row("SELECT count(*) FROM assignments WHERE annotator_id = ?1", [annotator.0], |r| r.get(0)).at(&self.path)?;
-        let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && (taken + 1) % policy.gold_every as i64 == 0;
-        // Search on from the annotator's last item first: everything before it was theirs or full
-        // when they passed it, so the next free item is almost always just after it. Items freed
-        // since (skipped by others) are found by the second, full pass once the tail is done.
-        let last: i64 = self
-            .conn
-            .query_row(
-                "SELECT coalesce((SELECT item_id FROM assignments WHERE annotator_id = ?1 AND gold = 0 ORDER BY id DESC LIMIT 1), 0)",
-                [annotator.0],
-                |r| r.get(0),
-            )
-            .at(&self.path)?;
-        let mut pick = None;
-        for after in [last, 0] {
-            if gold_turn && pick.is_none() {
-                pick = self.pick(annotator, policy, true, 0)?.map(|item| (item, true));
+        self.db.transaction(TxKind::Write, |db| {
+            if let Some(open) = open_assignment(db, annotator)? {
+                renew(db, open.id, policy)?;
+                return Ok(Some(open));
             }
-            if pick.is_none() {
-                pick = self.pick(annotator, policy, false, after)?.map(|item| (item, false));
+            for _ in 0..PICK_ATTEMPTS {
+                let Some((item, gold)) = pick_any(db, annotator, policy)? else { return Ok(None) };
+                if let Some(assignment) = take(db, annotator, policy, item, gold)? {
+                    return Ok(Some(assignment));
+                }
             }
-            if pick.is_some() || last == 0 {
-                break;
-            }
-        }
-        let Some((item, gold)) = pick else { return Ok(None) };
-        let responses = match self.item(item)?.data {
-            ItemData::Comparison(c) => c.responses.len() as u32,
-            ItemData::Frame(_) => 1,
-        };
-        let order = shuffled(responses, policy.seed ^ (annotator.0 as u64).rotate_left(32) ^ item.0 as u64);
-        let order_json = serde_json::to_string(&order).expect("a list of integers serializes");
-        self.conn
-            .execute(
-                "INSERT INTO assignments (item_id, annotator_id, shown_order, created_at, gold) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![item.0, annotator.0, order_json, now_ms(), gold],
-            )
-            .at(&self.path)?;
-        let id = AssignmentId(self.conn.last_insert_rowid());
-        Ok(Some(Assignment { id, item, annotator, shown_order: order, gold }))
+            Err(StoreError::Assignment {
+                assignment: AssignmentId(0),
+                message: format!("no item could be taken after {PICK_ATTEMPTS} tries: every pick lost a race to another annotator"),
+            })
+        })
     }
 
-    /// The first comparison in import order this annotator has not had, that fewer than `overlap`
-    /// others hold, and that is (or, for normal turns, is not) a gold item.
-    fn pick(&self, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64) -> Result<Option<ItemId>> {
-        let gold_filter = match (policy.gold_annotator, gold) {
-            (None, true) => return Ok(None),
-            // Mentions ?4 so that every form of the statement takes the same parameters.
-            (None, false) => "?4 = ?4",
-            (Some(_), true) => "EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?4 AND g.payload IS NOT NULL)",
-            (Some(_), false) => "NOT EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?4 AND g.payload IS NOT NULL)",
-        };
-        let overlap = if gold { i64::MAX } else { policy.overlap.max(1) as i64 };
-        let sql = format!(
-            "SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id
-             WHERE i.id > ?5 AND d.modality = 'comparison' AND (?1 IS NULL OR i.dataset_id = ?1)
-               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.annotator_id = ?2)
-               AND (SELECT count(*) FROM assignments a WHERE a.item_id = i.id AND a.state != ?6) < ?3
-               AND {gold_filter}
-             ORDER BY i.id LIMIT 1"
-        );
-        let gold_annotator = policy.gold_annotator.map(|a| a.0).unwrap_or(-1);
-        self.conn
-            .prepare_cached(&sql)
-            .at(&self.path)?
-            .query_row(params![policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator, after, AssignmentStatus::Skipped], |r| r.get(0))
-            .optional()
-            .at(&self.path)
-            .map(|id| id.map(ItemId))
-    }
-
-    fn open_assignment(&self, annotator: AnnotatorId) -> Result<Option<Assignment>> {
-        let row: Option<(i64, i64, String, bool)> = self
-            .conn
-            .query_row(
-                "SELECT id, item_id, shown_order, gold FROM assignments WHERE annotator_id = ?1 AND state = ?2 ORDER BY id LIMIT 1",
-                params![annotator.0, AssignmentStatus::Open],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .at(&self.path)?;
-        let Some((id, item, order, gold)) = row else { return Ok(None) };
-        let shown_order =
-            serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
-        Ok(Some(Assignment { id: AssignmentId(id), item: ItemId(item), annotator, shown_order, gold }))
+    /// Keeps an open assignment the annotator's for another lease (they are still working on it).
+    pub fn renew_lease(&mut self, assignment: AssignmentId, policy: &QueuePolicy) -> Result<()> {
+        renew(&self.db, assignment, policy)
     }
 
     /// Stores a judgment and closes its assignment in one transaction: both happen or neither does.
+    /// Refused when the assignment is not the annotator's, not open (already submitted), or its
+    /// lease ran out and the item went to someone else.
     pub fn submit(&mut self, assignment: &Assignment, active_ms: u64, edits: &[Edit]) -> Result<Vec<EditOutcome>> {
-        let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).at(&path)?;
-        let mut outcomes = Vec::with_capacity(edits.len());
-        for edit in edits {
-            if let Edit::Create { item, .. } = edit
-                && *item != assignment.item
-            {
-                return Err(StoreError::Assignment { assignment: assignment.id, message: format!("it is for item {}, not {item}", assignment.item) });
+        self.db.transaction(TxKind::Write, |db| {
+            let changed = db.execute(
+                "UPDATE assignments SET state = ?3 WHERE id = ?1 AND annotator_id = ?2 AND state = ?4",
+                &vals![assignment.id.0, assignment.annotator.0, AssignmentStatus::Done, AssignmentStatus::Open],
+            )?;
+            if changed != 1 {
+                return Err(StoreError::Assignment { assignment: assignment.id, message: why_not_open(db, assignment)? });
             }
-            // The whole submission's active time is booked on its first edit.
-            let active = if outcomes.is_empty() { active_ms } else { 0 };
-            outcomes.push(apply_in(&tx, &path, assignment.annotator, active, edit)?);
-        }
-        let changed = tx
-            .execute(
-                "UPDATE assignments SET state = ?3 WHERE id = ?1 AND annotator_id = ?2",
-                params![assignment.id.0, assignment.annotator.0, AssignmentStatus::Done],
-            )
-            .at(&path)?;
-        if changed != 1 {
-            return Err(StoreError::Assignment {
-                assignment: assignment.id,
-                message: format!("it does not belong to annotator {}", assignment.annotator),
-            });
-        }
-        tx.commit().at(&path)?;
-        Ok(outcomes)
+            let mut outcomes = Vec::with_capacity(edits.len());
+            for edit in edits {
+                if let Edit::Create { item, .. } = edit
+                    && *item != assignment.item
+                {
+                    return Err(StoreError::Assignment {
+                        assignment: assignment.id,
+                        message: format!("it is for item {}, not {item}", assignment.item),
+                    });
+                }
+                // The whole submission's active time is booked on its first edit.
+                let active = if outcomes.is_empty() { active_ms } else { 0 };
+                outcomes.push(apply_in(db, assignment.annotator, active, edit)?);
+            }
+            Ok(outcomes)
+        })
     }
 
     /// Opens a finished assignment again (after its submission was taken back with undo).
     pub fn reopen(&mut self, assignment: AssignmentId) -> Result<()> {
-        self.set_assignment(assignment, "state = ?2", &[&AssignmentStatus::Open])
+        self.set_assignment(assignment, "state = ?2", &vals![AssignmentStatus::Open])
     }
 
     /// Passes on an item, with the annotator's reason; it goes back to the queue for others.
     pub fn skip(&mut self, assignment: AssignmentId, reason: &str) -> Result<()> {
-        self.set_assignment(assignment, "state = ?2, skip_reason = ?3", &[&AssignmentStatus::Skipped, &reason])
+        self.set_assignment(assignment, "state = ?2, skip_reason = ?3", &vals![AssignmentStatus::Skipped, reason])
     }
 
     /// Marks an item for review (bad prompt, broken response, …) without closing the assignment.
     pub fn flag(&mut self, assignment: AssignmentId, flagged: bool) -> Result<()> {
-        self.set_assignment(assignment, "flagged = ?2", &[&flagged])
+        self.set_assignment(assignment, "flagged = ?2", &vals![flagged])
     }
 
     /// Whether an assignment is flagged for review (a flag set in an earlier session shows again).
     pub fn is_flagged(&self, assignment: AssignmentId) -> Result<bool> {
-        self.conn
-            .query_row("SELECT flagged FROM assignments WHERE id = ?1", [assignment.0], |r| r.get(0))
-            .optional()
-            .at(&self.path)?
-            .ok_or_else(|| StoreError::Assignment { assignment, message: "no such assignment".to_string() })
+        self.db
+            .query_opt("SELECT flagged FROM assignments WHERE id = ?1", &vals![assignment.0])?
+            .ok_or_else(|| StoreError::Assignment { assignment, message: "no such assignment".to_string() })?
+            .get(0)
     }
 
     /// Sets columns of one assignment: `set` names them with parameters from ?2 on (?1 is its id).
-    fn set_assignment(&mut self, assignment: AssignmentId, set: &str, values: &[&dyn ToSql]) -> Result<()> {
+    fn set_assignment(&mut self, assignment: AssignmentId, set: &str, values: &[Value]) -> Result<()> {
         let sql = format!("UPDATE assignments SET {set} WHERE id = ?1");
-        let params = std::iter::once(&assignment.0 as &dyn ToSql).chain(values.iter().copied());
-        let changed = self.conn.execute(&sql, rusqlite::params_from_iter(params)).at(&self.path)?;
-        if changed == 0 {
+        let params: Vec<Value> = std::iter::once(Value::Int(assignment.0)).chain(values.iter().cloned()).collect();
+        if self.db.execute(&sql, &params)? == 0 {
             return Err(StoreError::Assignment { assignment, message: "no such assignment".to_string() });
         }
         Ok(())
@@ -215,37 +158,156 @@ impl Project {
 
     /// Every assignment of an annotator (all annotators when None), oldest first.
     pub fn assignments(&self, annotator: Option<AnnotatorId>) -> Result<Vec<AssignmentState>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, item_id, annotator_id, shown_order, gold, state, skip_reason, flagged FROM assignments
-                 WHERE ?1 IS NULL OR annotator_id = ?1 ORDER BY id",
-            )
-            .at(&self.path)?;
-        let rows = stmt
-            .query_map([annotator.map(|a| a.0)], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, AssignmentStatus>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, bool>(7)?,
-                ))
-            })
-            .at(&self.path)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, item, who, order, gold, state, skip_reason, flagged) = row.at(&self.path)?;
-            let shown_order =
-                serde_json::from_str(&order).map_err(|source| StoreError::BadJson { path: self.path.clone(), table: "assignments", id, source })?;
-            let assignment = Assignment { id: AssignmentId(id), item: ItemId(item), annotator: AnnotatorId(who), shown_order, gold };
-            out.push(AssignmentState { assignment, state, skip_reason, flagged });
+        let rows = self.db.query(
+            "SELECT id, item_id, annotator_id, shown_order, gold, state, skip_reason, flagged FROM assignments
+             WHERE CAST(?1 AS BIGINT) IS NULL OR annotator_id = ?1 ORDER BY id",
+            &vals![annotator.map(|a| a.0)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get(0)?;
+            let order: String = r.get(3)?;
+            let shown_order = serde_json::from_str(&order).map_err(|source| StoreError::BadJson {
+                path: self.path().to_owned(),
+                table: "assignments",
+                id,
+                source,
+            })?;
+            let assignment =
+                Assignment { id: AssignmentId(id), item: ItemId(r.get(1)?), annotator: AnnotatorId(r.get(2)?), shown_order, gold: r.get(4)? };
+            out.push(AssignmentState { assignment, state: r.get(5)?, skip_reason: r.get(6)?, flagged: r.get(7)? });
         }
         Ok(out)
     }
+}
+
+fn renew(db: &Db, assignment: AssignmentId, policy: &QueuePolicy) -> Result<()> {
+    db.execute(
+        "UPDATE assignments SET lease_until = ?2 WHERE id = ?1 AND state = ?3",
+        &vals![assignment.0, now_ms() + policy.lease_ms as i64, AssignmentStatus::Open],
+    )?;
+    Ok(())
+}
+
+/// Why a submission found its assignment not open, in the annotator's words.
+fn why_not_open(db: &Db, assignment: &Assignment) -> Result<String> {
+    let row = db.query_opt("SELECT annotator_id, state, skip_reason FROM assignments WHERE id = ?1", &vals![assignment.id.0])?;
+    let Some(row) = row else { return Ok("no such assignment".into()) };
+    let (owner, state, reason): (i64, AssignmentStatus, Option<String>) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    Ok(if owner != assignment.annotator.0 {
+        format!("it does not belong to annotator {}", assignment.annotator)
+    } else if state == AssignmentStatus::Done {
+        "it was submitted already".into()
+    } else if reason.as_deref() == Some(LEASE_EXPIRED) {
+        "its lease ran out and the item went to another annotator; the judgment was not stored".into()
+    } else {
+        format!("it was skipped ({})", reason.unwrap_or_default())
+    })
+}
+
+/// The next item for the annotator: a gold check when it is their turn for one, otherwise the next
+/// free item (searched on from their last item first: everything before it was theirs or full when
+/// they passed it, so the next free item is almost always just after it; items freed since, by
+/// skips and expired leases, are found by the second, full pass).
+fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Option<(ItemId, bool)>> {
+    let taken: i64 = db.scalar("SELECT count(*) FROM assignments WHERE annotator_id = ?1", &vals![annotator.0])?;
+    let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && (taken + 1) % policy.gold_every as i64 == 0;
+    let last: i64 = db.scalar(
+        "SELECT coalesce((SELECT item_id FROM assignments WHERE annotator_id = ?1 AND gold = ?2 ORDER BY id DESC LIMIT 1), 0)",
+        &vals![annotator.0, false],
+    )?;
+    let mut pick = None;
+    for after in [last, 0] {
+        if gold_turn && pick.is_none() {
+            pick = pick_one(db, annotator, policy, true, 0)?.map(|item| (item, true));
+        }
+        if pick.is_none() {
+            pick = pick_one(db, annotator, policy, false, after)?.map(|item| (item, false));
+        }
+        if pick.is_some() || last == 0 {
+            break;
+        }
+    }
+    Ok(pick)
+}
+
+/// The first comparison in import order after `after` this annotator has not had, that fewer than
+/// `overlap` others hold, and that is (or, for normal turns, is not) a gold item.
+fn pick_one(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64) -> Result<Option<ItemId>> {
+    let gold_filter = match (policy.gold_annotator, gold) {
+        (None, true) => return Ok(None),
+        // Mentions ?5 so that every form of the statement takes the same parameters.
+        (None, false) => "CAST(?5 AS BIGINT) = ?5",
+        (Some(_), true) => "EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?5 AND g.payload IS NOT NULL)",
+        (Some(_), false) => "NOT EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?5 AND g.payload IS NOT NULL)",
+    };
+    let lock = match db.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => "FOR UPDATE OF i SKIP LOCKED",
+    };
+    let overlap = if gold { i64::MAX } else { policy.overlap.max(1) as i64 };
+    let sql = format!(
+        "SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id
+         WHERE i.id > ?6 AND d.modality = 'comparison' AND (CAST(?2 AS BIGINT) IS NULL OR i.dataset_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.annotator_id = ?3)
+           AND (SELECT count(*) FROM assignments a WHERE a.item_id = i.id AND {HOLDS}) < ?4
+           AND {gold_filter}
+         ORDER BY i.id LIMIT 1 {lock}"
+    );
+    let gold_annotator = policy.gold_annotator.map(|a| a.0).unwrap_or(-1);
+    db.query_opt(&sql, &vals![now_ms(), policy.dataset.map(|d| d.0), annotator.0, overlap, gold_annotator, after])?
+        .map(|r| r.get(0).map(ItemId))
+        .transpose()
+}
+
+/// Gives a picked item to the annotator; None when another connection filled it first.
+fn take(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, item: ItemId, gold: bool) -> Result<Option<Assignment>> {
+    let now = now_ms();
+    if !gold {
+        // The pick counted holders in its statement's snapshot, which can predate the commit of the
+        // connection that held the item's lock before; with the lock held now, a new statement sees
+        // every assignment committed for the item.
+        let holders: i64 = db.scalar(&format!("SELECT count(*) FROM assignments a WHERE a.item_id = ?2 AND {HOLDS}"), &vals![now, item.0])?;
+        if holders >= policy.overlap.max(1) as i64 {
+            return Ok(None);
+        }
+        // Leases that ran out give their place to this annotator.
+        db.execute(
+            "UPDATE assignments SET state = ?3, skip_reason = ?4 WHERE item_id = ?2 AND state = ?5 AND lease_until IS NOT NULL AND lease_until <= ?1",
+            &vals![now, item.0, AssignmentStatus::Skipped, LEASE_EXPIRED, AssignmentStatus::Open],
+        )?;
+    }
+    let responses = match crate::project::item_data(db, item)? {
+        ItemData::Comparison(c) => c.responses.len() as u32,
+        ItemData::Frame(_) => 1,
+    };
+    let order = shuffled(responses, policy.seed ^ (annotator.0 as u64).rotate_left(32) ^ item.0 as u64);
+    let order_json = serde_json::to_string(&order).expect("a list of integers serializes");
+    let id: Option<i64> = db
+        .query_opt(
+            "INSERT INTO assignments (item_id, annotator_id, shown_order, created_at, gold, lease_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (item_id, annotator_id) DO NOTHING RETURNING id",
+            &vals![item.0, annotator.0, order_json, now, gold, now + policy.lease_ms as i64],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
+    Ok(id.map(|id| Assignment { id: AssignmentId(id), item, annotator, shown_order: order, gold }))
+}
+
+fn open_assignment(db: &Db, annotator: AnnotatorId) -> Result<Option<Assignment>> {
+    let row = db.query_opt(
+        "SELECT id, item_id, shown_order, gold FROM assignments WHERE annotator_id = ?1 AND state = ?2 ORDER BY id LIMIT 1",
+        &vals![annotator.0, AssignmentStatus::Open],
+    )?;
+    let Some(row) = row else { return Ok(None) };
+    let (id, item, order, gold): (i64, i64, String, bool) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let shown_order = serde_json::from_str(&order).map_err(|source| StoreError::BadJson {
+        path: db.location.as_path().to_owned(),
+        table: "assignments",
+        id,
+        source,
+    })?;
+    Ok(Some(Assignment { id: AssignmentId(id), item: ItemId(item), annotator, shown_order, gold }))
 }
 
 /// 0..n in an order fixed by `seed` (Fisher–Yates over splitmix64).

@@ -3,11 +3,10 @@
 //! same two stacks.
 
 use crate::clock::now_ms;
-use crate::error::{At, Result};
+use crate::db::{Db, vals};
+use crate::error::Result;
 use crate::text_enum::text_enum;
 use cairn_model::{AnnotatorId, ItemId};
-use rusqlite::{Connection, params};
-use std::path::Path;
 
 text_enum! {
     /// What a revision did, as stored in `revisions.action`.
@@ -99,24 +98,20 @@ impl NewRevision<'_> {
 }
 
 /// Appends one revision; returns its id.
-pub(crate) fn append(conn: &Connection, path: &Path, revision: &NewRevision<'_>) -> Result<i64> {
+pub(crate) fn append(db: &Db, revision: &NewRevision<'_>) -> Result<i64> {
     let NewRevision { annotator, action, annotation, item, before, after, active_ms, reverts, state } = revision;
-    conn.prepare_cached(
+    db.insert(
         "INSERT INTO revisions (annotator_id, at_ms, action, annotation_id, item_id, before, after, active_ms, reverts, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        &vals![annotator.0, now_ms(), action, annotation, item.0, before, after, *active_ms as i64, reverts, state],
     )
-    .at(path)?
-    .execute(params![annotator.0, now_ms(), action, annotation, item.0, before, after, *active_ms as i64, reverts, state])
-    .at(path)?;
-    Ok(conn.last_insert_rowid())
 }
 
 /// A new edit empties the annotator's redo stack: what was undone can no longer be redone.
-pub(crate) fn drop_redo_stack(conn: &Connection, path: &Path, annotator: AnnotatorId) -> Result<()> {
-    conn.execute(
+pub(crate) fn drop_redo_stack(db: &Db, annotator: AnnotatorId) -> Result<()> {
+    db.execute(
         "UPDATE revisions SET state = ?1 WHERE annotator_id = ?2 AND state = ?3",
-        params![RevisionState::Dropped, annotator.0, RevisionState::Undone],
-    )
-    .at(path)?;
+        &vals![RevisionState::Dropped, annotator.0, RevisionState::Undone],
+    )?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! drift apart.
 
 /// Defines a public enum with the text each variant is stored as: `as_str`/`parse`, `Display`,
-/// comparison with `&str`, `Serialize` as that text, and rusqlite's `ToSql`/`FromSql`.
+/// comparison with `&str`, `Serialize` as that text, the store's `ToValue`/`FromValue`, and rusqlite's
+/// `ToSql`/`FromSql`.
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
@@ -58,6 +59,19 @@ macro_rules! text_enum {
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl $crate::db::ToValue for $name {
+            fn to_value(&self) -> $crate::db::Value {
+                $crate::db::Value::Text(self.as_str().to_owned())
+            }
+        }
+
+        impl $crate::db::FromValue for $name {
+            fn from_value(value: $crate::db::Value) -> ::std::result::Result<Self, String> {
+                let text = <String as $crate::db::FromValue>::from_value(value)?;
+                $name::parse(&text).ok_or_else(|| format!("{text:?} is not a known {}", $what))
             }
         }
 

@@ -2,11 +2,11 @@
 //! and submissions that store the verdict and close the assignment together.
 
 use cairn_model::{AnnotatorKind, Comparison, ItemData, Message, PairwiseVerdict, Payload, Response, Role, Winner};
-use cairn_store::{Edit, Project, QueuePolicy};
+use cairn_store::testing::Scratch;
+use cairn_store::{Edit, Project, QueuePolicy, on_both_engines};
 
-fn project(items: usize) -> (tempfile::TempDir, Project) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut p = Project::create(dir.path().join("q.cairn")).unwrap();
+fn project(scratch: &Scratch, items: usize) -> Project {
+    let mut p = Project::create(&scratch.location).unwrap();
     p.bulk_import(|bulk| {
         let ds = bulk.ensure_dataset("c", cairn_model::Modality::Comparison)?;
         for i in 0..items {
@@ -22,7 +22,7 @@ fn project(items: usize) -> (tempfile::TempDir, Project) {
         Ok::<_, cairn_store::StoreError>(())
     })
     .unwrap();
-    (dir, p)
+    p
 }
 
 fn verdict_for(a: &cairn_model::Assignment, left_wins: bool) -> Edit {
@@ -30,9 +30,9 @@ fn verdict_for(a: &cairn_model::Assignment, left_wins: bool) -> Edit {
     Edit::Create { item: a.item, payload: Payload::Verdict(PairwiseVerdict::from_shown(&a.shown_order, 0, 1, winner)) }
 }
 
-#[test]
-fn each_item_goes_to_overlap_annotators_and_open_work_resumes() {
-    let (_dir, mut p) = project(4);
+on_both_engines! {
+fn each_item_goes_to_overlap_annotators_and_open_work_resumes(scratch) {
+    let mut p = project(&scratch, 4);
     let people: Vec<_> = ["ana", "ben", "cy"].iter().map(|n| p.ensure_annotator(n, AnnotatorKind::Human).unwrap()).collect();
     let policy = QueuePolicy { overlap: 2, ..QueuePolicy::default() };
     let first = p.next_assignment(people[0], &policy).unwrap().unwrap();
@@ -58,10 +58,11 @@ fn each_item_goes_to_overlap_annotators_and_open_work_resumes() {
     let history = p.history(Some(people[0])).unwrap();
     assert_eq!(history[0].active_ms, 1200);
 }
+}
 
-#[test]
-fn a_submission_for_another_item_changes_nothing() {
-    let (_dir, mut p) = project(2);
+on_both_engines! {
+fn a_submission_for_another_item_changes_nothing(scratch) {
+    let mut p = project(&scratch, 2);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let a = p.next_assignment(ana, &QueuePolicy::default()).unwrap().unwrap();
     let other = cairn_model::ItemId(a.item.0 + 1);
@@ -71,10 +72,11 @@ fn a_submission_for_another_item_changes_nothing() {
     assert!(p.annotations_of(a.item).unwrap().is_empty(), "the first edit was rolled back too");
     assert_eq!(p.assignments(Some(ana)).unwrap()[0].state, "open");
 }
+}
 
-#[test]
-fn skipped_items_go_to_others_and_flags_are_kept() {
-    let (_dir, mut p) = project(2);
+on_both_engines! {
+fn skipped_items_go_to_others_and_flags_are_kept(scratch) {
+    let mut p = project(&scratch, 2);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let ben = p.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
     let policy = QueuePolicy::default();
@@ -93,10 +95,11 @@ fn skipped_items_go_to_others_and_flags_are_kept() {
     assert_eq!(states[0].skip_reason.as_deref(), Some("the prompt is cut off"));
     assert!(states[0].flagged);
 }
+}
 
-#[test]
-fn every_nth_assignment_is_a_gold_check() {
-    let (_dir, mut p) = project(12);
+on_both_engines! {
+fn every_nth_assignment_is_a_gold_check(scratch) {
+    let mut p = project(&scratch, 12);
     let gold = p.ensure_annotator("gold", AnnotatorKind::Source).unwrap();
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     // Items 10..12 have reference answers.
@@ -114,10 +117,11 @@ fn every_nth_assignment_is_a_gold_check() {
     assert!(seen.iter().all(|&(item, is_gold)| is_gold == (item >= 10)), "gold items appear only as gold checks: {seen:?}");
     assert_eq!(seen.len(), 12);
 }
+}
 
-#[test]
-fn shown_orders_vary_and_verdicts_are_stored_canonically() {
-    let (_dir, mut p) = project(40);
+on_both_engines! {
+fn shown_orders_vary_and_verdicts_are_stored_canonically(scratch) {
+    let mut p = project(&scratch, 40);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let mut swapped = 0;
     while let Some(a) = p.next_assignment(ana, &QueuePolicy::default()).unwrap() {
@@ -132,4 +136,5 @@ fn shown_orders_vary_and_verdicts_are_stored_canonically() {
         swapped += usize::from(left == 1);
     }
     assert!((8..=32).contains(&swapped), "{swapped} of 40 shown swapped");
+}
 }

@@ -1,4 +1,5 @@
 use cairn_model::*;
+use cairn_store::on_both_engines;
 use cairn_store::*;
 use std::path::{Path, PathBuf};
 
@@ -56,31 +57,38 @@ fn winner_of(p: &Project, id: AnnotationId) -> Option<Winner> {
     })
 }
 
-#[test]
-fn create_then_open_keeps_the_schema_and_refuses_to_overwrite() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn create_then_open_keeps_the_schema_and_refuses_to_overwrite(scratch) {
+    let path = scratch.location.clone();
     Project::create(&path).unwrap();
     assert!(matches!(Project::create(&path), Err(StoreError::AlreadyExists { .. })));
     let p = Project::open(&path).unwrap();
-    assert_eq!(p.name().unwrap(), "p");
+    match p.engine() {
+        Engine::Sqlite => assert_eq!(p.name().unwrap(), "p"),
+        Engine::Postgres => assert!(p.name().unwrap().starts_with("cairn_test_"), "a server project is named after its database"),
+    }
     let info = p.info().unwrap();
     assert_eq!(info.schema_version, SCHEMA_VERSION);
     assert!((now_ms() - info.created_at_ms).abs() < 60_000, "created just now: {}", info.created_at_ms);
     assert_eq!(p.integrity_check().unwrap(), ["ok"]);
-    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    assert_eq!(mode, "wal");
-    let sync: i64 = p.connection().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-    assert_eq!(sync, 2, "interactive commits must be synchronous FULL");
-    let fk: i64 = p.connection().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-    assert_eq!(fk, 1);
+    // How the file is kept (a server keeps its own pages).
+    if let Some(c) = p.sqlite_connection() {
+        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "interactive commits must be synchronous FULL");
+        let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+    }
+}
 }
 
-#[test]
-fn edits_append_revisions_and_undo_redo_walk_them() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn edits_append_revisions_and_undo_redo_walk_them(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 2);
     let c = p.apply(ann, 1200, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
-    p.apply(ann, 300, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    p.apply(ann, 300, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B), seen: None }).unwrap();
     assert_eq!(winner_of(&p, c.annotation), Some(Winner::B));
 
     let u = p.undo(ann).unwrap().unwrap();
@@ -98,13 +106,14 @@ fn edits_append_revisions_and_undo_redo_walk_them() {
     assert_eq!(history[0].active_ms, 1200);
     assert!(p.check_derived_state().unwrap().is_empty());
 }
+}
 
-#[test]
-fn undo_and_redo_survive_a_restart() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn undo_and_redo_survive_a_restart(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 1);
     let c = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
-    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::Tie) }).unwrap();
+    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::Tie), seen: None }).unwrap();
     p.undo(ann).unwrap();
     drop(p);
 
@@ -117,10 +126,11 @@ fn undo_and_redo_survive_a_restart() {
     p.undo(ann).unwrap().unwrap();
     assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
 }
+}
 
-#[test]
-fn a_new_edit_clears_the_redo_stack() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn a_new_edit_clears_the_redo_stack(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 2);
     p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
     p.undo(ann).unwrap().unwrap();
@@ -129,15 +139,16 @@ fn a_new_edit_clears_the_redo_stack() {
     let states: Vec<_> = p.history(Some(ann)).unwrap().into_iter().map(|r| r.state).collect();
     assert_eq!(states, ["dropped", "fixed", "done"]);
 }
+}
 
-#[test]
-fn undo_is_per_annotator_and_refuses_to_clobber_a_later_edit() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn undo_is_per_annotator_and_refuses_to_clobber_a_later_edit(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ana) = project_with_items(&path, 1);
     let bob = p.ensure_annotator("bob", AnnotatorKind::Human).unwrap();
     let c = p.apply(ana, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
     assert!(p.undo(bob).unwrap().is_none(), "bob has nothing to undo");
-    p.apply(bob, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    p.apply(bob, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B), seen: None }).unwrap();
     let err = p.undo(ana).unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
     assert_eq!(winner_of(&p, c.annotation), Some(Winner::B), "the refused undo changed nothing");
@@ -145,10 +156,11 @@ fn undo_is_per_annotator_and_refuses_to_clobber_a_later_edit() {
     p.undo(ana).unwrap().unwrap();
     assert_eq!(winner_of(&p, c.annotation), None);
 }
+}
 
-#[test]
-fn invalid_payloads_are_refused_with_the_field_named() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn invalid_payloads_are_refused_with_the_field_named(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 1);
     let mut v = PairwiseVerdict::new(Winner::A);
     v.b = 5;
@@ -158,10 +170,11 @@ fn invalid_payloads_are_refused_with_the_field_named() {
     let err = p.apply(ann, 0, Edit::Create { item: ItemId(999), payload: verdict(Winner::A) }).unwrap_err();
     assert!(matches!(err, StoreError::NotFound { what: "item", .. }), "{err}");
 }
+}
 
-#[test]
-fn point_labels_are_chunked_and_undoable() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn point_labels_are_chunked_and_undoable(scratch) {
+    let path = scratch.location.clone();
     let mut p = Project::create(&path).unwrap();
     let points = POINT_LABEL_CHUNK as u64 + 10;
     let item = p
@@ -177,8 +190,7 @@ fn point_labels_are_chunked_and_undoable() {
     let repaint = PointLabelChunk { chunk: 1, labels: vec![9; 10] };
     p.set_point_labels(ann, item, 50, std::slice::from_ref(&repaint)).unwrap();
     assert_eq!(p.point_labels(item).unwrap(), [first.clone(), repaint]);
-    let rows: i64 = p.connection().query_row("SELECT count(*) FROM point_labels", [], |r| r.get(0)).unwrap();
-    assert_eq!(rows, 2, "one row per chunk, not per point");
+    assert_eq!(p.point_labels(item).unwrap().len(), 2, "one row per chunk, not per point");
 
     p.undo(ann).unwrap().unwrap();
     assert_eq!(p.point_labels(item).unwrap(), [first.clone(), tail.clone()]);
@@ -192,10 +204,11 @@ fn point_labels_are_chunked_and_undoable() {
     let err = p.set_point_labels(ann, item, 0, &[too_long]).unwrap_err();
     assert!(err.to_string().contains("has 65546 points"), "{err}");
 }
+}
 
-#[test]
-fn a_failed_bulk_import_leaves_nothing_behind() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn a_failed_bulk_import_leaves_nothing_behind(scratch) {
+    let path = scratch.location.clone();
     let (mut p, _, _) = project_with_items(&path, 3);
     let result: Result<()> = p.bulk_import(|b| {
         let ds = b.ensure_dataset("more", Modality::Comparison)?;
@@ -206,12 +219,13 @@ fn a_failed_bulk_import_leaves_nothing_behind() {
     assert_eq!(p.item_count().unwrap(), 3);
     assert_eq!(p.datasets().unwrap().len(), 1);
 }
+}
 
 #[test]
 fn bulk_imports_leave_the_project_in_wal_mode_and_work_beside_other_readers() {
     let (_d, path) = temp();
     let (mut p, _, _) = project_with_items(&path, 10);
-    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = p.sqlite_connection().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     // Another connection in the file: the import keeps WAL and still lands.
     let reader = rusqlite::Connection::open(&path).unwrap();
@@ -222,7 +236,7 @@ fn bulk_imports_leave_the_project_in_wal_mode_and_work_beside_other_readers() {
     })
     .unwrap();
     assert_eq!(reader.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)).unwrap(), 11);
-    let mode: String = p.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = p.sqlite_connection().unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -245,9 +259,9 @@ fn a_project_opens_and_waits_while_another_process_bulk_imports() {
     assert_eq!(p.history(None).unwrap().len(), 1);
 }
 
-#[test]
-fn same_content_is_stored_once_and_imported_labels_once() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn same_content_is_stored_once_and_imported_labels_once(scratch) {
+    let path = scratch.location.clone();
     let mut p = Project::create(&path).unwrap();
     for _ in 0..2 {
         p.bulk_import(|b| {
@@ -267,10 +281,11 @@ fn same_content_is_stored_once_and_imported_labels_once() {
     assert_eq!(status.annotators[0].annotations, 1);
     assert!(p.check_derived_state().unwrap().is_empty());
 }
+}
 
-#[test]
-fn streaming_reads_follow_import_order() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn streaming_reads_follow_import_order(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 5);
     for &item in items.iter().rev() {
         p.apply(ann, 0, Edit::Create { item, payload: verdict(Winner::A) }).unwrap();
@@ -290,24 +305,27 @@ fn streaming_reads_follow_import_order() {
     .unwrap();
     assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
 }
+}
 
-#[test]
-fn a_dataset_keeps_one_modality() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn a_dataset_keeps_one_modality(scratch) {
+    let path = scratch.location.clone();
     let mut p = Project::create(&path).unwrap();
     p.ensure_dataset("d", Modality::Comparison).unwrap();
     let err = p.ensure_dataset("d", Modality::PointCloud).unwrap_err();
     assert!(err.to_string().contains("dataset 'd' holds comparison items"), "{err}");
 }
+}
 
-#[test]
-fn assignments_keep_the_first_order_shown() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn assignments_keep_the_first_order_shown(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 1);
     let a = p.assign(items[0], ann, &[1, 0]).unwrap();
     let again = p.assign(items[0], ann, &[0, 1]).unwrap();
     assert_eq!(a, again);
     assert_eq!(again.shown_order, [1, 0]);
+}
 }
 
 // --- files that must be refused, and left as they were ---
@@ -399,9 +417,9 @@ fn a_writer_waits_for_another_writers_transaction() {
     assert_eq!(p.annotations_of(items[0]).unwrap().len(), 1);
 }
 
-#[test]
-fn a_batch_of_edits_is_undone_and_redone_whole() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn a_batch_of_edits_is_undone_and_redone_whole(scratch) {
+    let path = scratch.location.clone();
     let (mut p, items, ann) = project_with_items(&path, 3);
     let alone = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
     let batch = p
@@ -411,7 +429,7 @@ fn a_batch_of_edits_is_undone_and_redone_whole() {
             &[
                 Edit::Create { item: items[1], payload: verdict(Winner::B) },
                 Edit::Create { item: items[2], payload: verdict(Winner::Tie) },
-                Edit::Update { annotation: alone.annotation, payload: verdict(Winner::BothBad) },
+                Edit::Update { annotation: alone.annotation, payload: verdict(Winner::BothBad), seen: None },
             ],
         )
         .unwrap();
@@ -440,11 +458,12 @@ fn a_batch_of_edits_is_undone_and_redone_whole() {
         0,
         &[
             Edit::Create { item: items[1], payload: verdict(Winner::A) },
-            Edit::Update { annotation: AnnotationId(9_999), payload: verdict(Winner::A) },
+            Edit::Update { annotation: AnnotationId(9_999), payload: verdict(Winner::A), seen: None },
         ],
     );
     assert!(bad.is_err());
     assert_eq!(p.history(None).unwrap().len(), before);
+}
 }
 
 #[test]
@@ -452,23 +471,23 @@ fn a_version_2_file_is_brought_up_to_date_and_its_edits_undo_one_by_one() {
     let (_d, path) = temp();
     let (mut p, items, ann) = project_with_items(&path, 1);
     let c = p.apply(ann, 0, Edit::Create { item: items[0], payload: verdict(Winner::A) }).unwrap();
-    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B) }).unwrap();
+    p.apply(ann, 0, Edit::Update { annotation: c.annotation, payload: verdict(Winner::B), seen: None }).unwrap();
     drop(p);
-    // Back to schema 2: without the batch column.
+    // Back to schema 2: without the batch column (nor the lease, from version 4).
     let c2 = rusqlite::Connection::open(&path).unwrap();
-    c2.execute_batch("ALTER TABLE revisions DROP COLUMN batch; PRAGMA user_version = 2;").unwrap();
+    c2.execute_batch("ALTER TABLE revisions DROP COLUMN batch; ALTER TABLE assignments DROP COLUMN lease_until; PRAGMA user_version = 2;").unwrap();
     drop(c2);
     let mut p = Project::open(&path).unwrap();
     let u = p.undo(ann).unwrap().unwrap();
     assert_eq!(u.steps, 1);
     assert_eq!(winner_of(&p, c.annotation), Some(Winner::A));
-    let version: u32 = p.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: u32 = p.sqlite_connection().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-#[test]
-fn the_largest_track_id_counts_live_boxes_only() {
-    let (_d, path) = temp();
+on_both_engines! {
+fn the_largest_track_id_counts_live_boxes_only(scratch) {
+    let path = scratch.location.clone();
     let mut p = Project::create(&path).unwrap();
     let ann = p.ensure_annotator("a", AnnotatorKind::Human).unwrap();
     let item = p
@@ -495,8 +514,9 @@ fn the_largest_track_id_counts_live_boxes_only() {
     let seven = p.apply(ann, 0, Edit::Create { item, payload: boxed(Some(7)) }).unwrap();
     p.apply(ann, 0, Edit::Create { item, payload: boxed(None) }).unwrap();
     assert_eq!(p.max_track_id().unwrap(), 7);
-    p.apply(ann, 0, Edit::Delete { annotation: seven.annotation }).unwrap();
+    p.apply(ann, 0, Edit::Delete { annotation: seven.annotation, seen: None }).unwrap();
     assert_eq!(p.max_track_id().unwrap(), 3);
+}
 }
 
 /// Checks one stored enum: each variant's text parses back to it, displays and serializes as it,
@@ -532,7 +552,7 @@ fn allowed_by_schema(conn: &rusqlite::Connection, table: &str, column: &str) -> 
 fn stored_enums_round_trip_and_match_the_schema() {
     let (_d, path) = temp();
     let p = Project::create(&path).unwrap();
-    let conn = p.connection();
+    let conn = p.sqlite_connection().unwrap();
 
     let actions = stored_texts(conn, RevisionAction::ALL, RevisionAction::as_str, RevisionAction::parse);
     assert_eq!(actions, ["import", "create", "update", "delete", "labels", "undo", "redo"]);
@@ -619,7 +639,7 @@ fn a_file_with_every_stored_text_reads_and_undoes_as_before() {
     p.skip(open.id, "unclear").unwrap();
 
     // What this build wrote is the same text.
-    let text = |sql: &str| -> (String, String) { p.connection().query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap() };
+    let text = |sql: &str| -> (String, String) { p.sqlite_connection().unwrap().query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap() };
     assert_eq!(text("SELECT action, state FROM revisions WHERE id = 1"), ("create".into(), "undone".into()));
     assert_eq!(text("SELECT action, state FROM revisions ORDER BY id DESC LIMIT 1"), ("undo".into(), "fixed".into()));
     assert_eq!(text(&format!("SELECT state, skip_reason FROM assignments WHERE id = {}", open.id.0)), ("skipped".into(), "unclear".into()));

@@ -126,7 +126,7 @@ impl Editor {
             BoxEdit::Replace(id, cuboid) => {
                 let mut cuboid = cuboid.clone();
                 cuboid.attributes.remove(INTERPOLATED);
-                session.write(Edit::Update { annotation: *id, payload: Payload::Cuboid(cuboid) }).map(|_| "saved".into())
+                session.write(Edit::Update { annotation: *id, payload: Payload::Cuboid(cuboid), seen: None }).map(|_| "saved".into())
             }
             BoxEdit::Class(class) if self.selected.is_none() => Ok(format!("new boxes: {class}")),
             BoxEdit::Nudge { .. } | BoxEdit::Resize { .. } | BoxEdit::Class(_) => {
@@ -144,7 +144,7 @@ impl Editor {
             },
             BoxEdit::Delete => {
                 let id = self.selected_box(session.project)?.annotation;
-                session.write(Edit::Delete { annotation: id })?;
+                session.write(Edit::Delete { annotation: id, seen: None })?;
                 self.selected = None;
                 Ok("deleted".into())
             }
@@ -160,7 +160,7 @@ impl Editor {
     /// on a keyframe (a key that hit a limit).
     fn change(&mut self, session: &mut Session, selected: &SceneBox, changed: Cuboid) -> Result<(), String> {
         if changed != selected.cuboid {
-            session.write(Edit::Update { annotation: selected.annotation, payload: Payload::Cuboid(changed) })?;
+            session.write(Edit::Update { annotation: selected.annotation, payload: Payload::Cuboid(changed), seen: None })?;
         }
         Ok(())
     }
@@ -247,7 +247,7 @@ impl Editor {
                 cuboid.attributes.insert(INTERPOLATED.into(), AttributeValue::Bool(true));
                 let payload = Payload::Cuboid(cuboid);
                 match others.get(&frame) {
-                    Some(&annotation) => Edit::Update { annotation, payload },
+                    Some(&annotation) => Edit::Update { annotation, payload, seen: None },
                     None => Edit::Create { item: self.frames[frame as usize].item, payload },
                 }
             })
@@ -268,7 +268,7 @@ impl Editor {
         } else {
             cuboid.attributes.insert(INTERPOLATED.into(), AttributeValue::Bool(true));
         }
-        session.write(Edit::Update { annotation: selected.annotation, payload: Payload::Cuboid(cuboid) })?;
+        session.write(Edit::Update { annotation: selected.annotation, payload: Payload::Cuboid(cuboid), seen: None })?;
         Ok(now_keyframe)
     }
 

@@ -27,7 +27,8 @@ pub(super) fn run(options: StoreOptions, commands: Receiver<(CommandId, ProjectC
     let project = Project::open(&options.project).map_err(|e| format!("cannot open the project: {e}"))?;
     if let Some(delay) = options.commit_delay {
         // Every commit waits as a slow disk would, inside the transaction.
-        project.connection().commit_hook(Some(move || {
+        let Some(conn) = project.sqlite_connection() else { return Err("a commit delay needs a project file".into()) };
+        conn.commit_hook(Some(move || {
             std::thread::sleep(delay);
             false
         }));

@@ -2,7 +2,7 @@
 //! next item takes to come up, and how long `cairn stats` takes.
 
 use super::{Figure, scratch_dir};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use cairn_import::ImportOptions;
 use cairn_model::{AnnotatorKind, ItemId, Modality, PairwiseVerdict, Payload, PayloadKind, Winner};
 use cairn_store::{AssignmentStatus, Edit, Inserted, Project, QualityOptions, QueuePolicy, StoreError};
@@ -33,7 +33,7 @@ pub fn run(records: u64, dir: Option<PathBuf>) -> Result<()> {
         Ok::<_, StoreError>(())
     })?;
     // Their assignments, so the queue has to pass over them.
-    project.connection().execute_batch(&format!(
+    project.sqlite_connection().context("a project file")?.execute_batch(&format!(
         "BEGIN; INSERT INTO assignments (item_id, annotator_id, shown_order, created_at, state)
            SELECT i.id, a.id, '[0,1]', 0, '{done}' FROM items i, annotators a WHERE i.id <= {judged} AND a.name IN ('ana', 'ben'); COMMIT;",
         done = AssignmentStatus::Done

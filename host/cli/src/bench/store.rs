@@ -25,7 +25,7 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
             assert_eq!(r.added, records, "every synthetic record is new");
         })
     })?;
-    let stored_len: f64 = project.connection().query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
+    let stored_len: f64 = project.sqlite_connection().context("a project file")?.query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
     let baseline = rate(records, || bare_import(&root.join("bare-import.sqlite"), records, stored_len as usize))?;
     figures.push(Figure::higher_better(
         "bulk import of comparisons",
@@ -160,7 +160,8 @@ fn rusqlite_connection(path: &Path) -> Result<rusqlite::Connection> {
 
 fn raw_scan(project: &Project) -> Result<()> {
     let mut stmt = project
-        .connection()
+        .sqlite_connection()
+        .context("a project file")?
         .prepare("SELECT id, item_id, annotator_id, payload, revision_id FROM annotations WHERE payload IS NOT NULL ORDER BY item_id, id")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
