@@ -45,6 +45,10 @@ fn annotate(p: &mut Project) -> Result<usize> {
 
 /// Where the demo's source files go: `<project stem>-data/` beside the project.
 fn data_dir(project: &Path) -> PathBuf {
+    // A project on a server: the files go in the working directory, where its relative paths point.
+    if project.to_str().is_some_and(cairn_store::is_server_url) {
+        return PathBuf::from("cairn-demo-data");
+    }
     let stem = project.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "cairn-demo".into());
     project.with_file_name(format!("{stem}-data"))
 }
@@ -77,7 +81,7 @@ pub fn run(project: &Path) -> Result<()> {
     println!();
     status::print_status(&p.status()?);
     println!();
-    let p = project.display();
+    let p = crate::shown(project);
     println!("The demo project is {p}. Next:");
     println!("  cairn status {p}                    counts per dataset and annotator");
     println!("  cairn export {p} --out demo.jsonl   every item with its annotations");

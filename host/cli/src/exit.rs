@@ -15,10 +15,13 @@ pub const BAD_INPUT: i32 = 3;
 pub const PROJECT: i32 = 4;
 /// A plugin was refused or failed; the project is unchanged and no output was written.
 pub const PLUGIN: i32 = 5;
+/// The project's server cannot be reached or refused the login; nothing was changed.
+pub const SERVER: i32 = 6;
 
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 1 failure, 2 usage error, 3 input refused (nothing stored), \
 4 project file unusable (missing, not a Cairn project, newer schema, damaged, already exists), \
-5 plugin refused or failed (project unchanged, no output written).";
+5 plugin refused or failed (project unchanged, no output written), \
+6 server unreachable or login refused (nothing changed).";
 
 /// A signal (Ctrl+C, SIGTERM) stopped the command; what it was writing was removed.
 pub const STOPPED: i32 = 130;
@@ -66,7 +69,16 @@ fn store_code(e: &StoreError) -> i32 {
         | StoreError::NewerSchema { .. }
         | StoreError::Corrupt { .. }
         | StoreError::BadItem { .. }
-        | StoreError::BadJson { .. } => PROJECT,
+        | StoreError::BadJson { .. }
+        | StoreError::BadLocation { .. }
+        | StoreError::Schema { .. } => PROJECT,
+        StoreError::Unreachable { .. } => SERVER,
+        // Authentication failures (SQLSTATE class 28) and a database that does not exist.
+        StoreError::Postgres { source, .. }
+            if source.code().is_some_and(|c| c.code().starts_with("28") || *c == postgres::error::SqlState::UNDEFINED_DATABASE) =>
+        {
+            SERVER
+        }
         StoreError::Invalid { .. } => BAD_INPUT,
         _ => FAILURE,
     }

@@ -16,7 +16,12 @@ use anyhow::{Context, Result};
 use cairn_import::{Format, ImportOptions};
 use cairn_store::Project;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// A project location as it may be printed: a server URL loses its password.
+pub(crate) fn shown(project: &Path) -> String {
+    cairn_store::redact_url(&project.display().to_string())
+}
 
 #[derive(Parser)]
 #[command(name = "cairn", version, about = "Annotate LiDAR point clouds and LLM preference data in one tool.")]
@@ -41,11 +46,15 @@ enum Command {
     /// Open a project in the annotator app: the 3D view of its point-cloud frames (boxes, tracks)
     /// and the comparison view (judging from the queue); Tab switches.
     Open(open::OpenArgs),
-    /// Create a new, empty project file.
+    /// Create a new, empty project: a file, or a project in an empty PostgreSQL database.
     Init {
-        /// The project file to create, e.g. `labels.cairn`.
+        /// The project to create: a file such as `labels.cairn`, or `postgres://user@host/db`
+        /// (the password from PGPASSWORD or ~/.pgpass, as with psql).
         project: PathBuf,
     },
+    /// Copy a whole project to a new place, file or server, either way: items, revisions and undo
+    /// state, batches, point labels, assignments. The target must not exist (or be an empty database).
+    Copy { from: PathBuf, to: PathBuf },
     /// Import comparisons (JSONL), judgments on comparisons already imported (`--format judgments`),
     /// or point clouds (a file, a directory of frames, or of sequences).
     Import {
@@ -280,7 +289,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             if !open::display_available() {
-                println!("No display here, so the app was not opened; on a desktop, run: cairn open {} --view scene", project.display());
+                println!("No display here, so the app was not opened; on a desktop, run: cairn open {} --view scene", shown(&project));
                 return Ok(());
             }
             println!("Opening the 3D view of the demo scan (as demo-user; H lists the keys, Tab switches to the comparisons) …");
@@ -288,8 +297,18 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Open(args) => open::run(args),
         Command::Init { project } => {
-            Project::create(&project)?;
-            println!("created {}", project.display());
+            let p = Project::create(&project)?;
+            println!("created {}", p.path().display());
+            Ok(())
+        }
+        Command::Copy { from, to } => {
+            let source = Project::open(&from)?;
+            let started = std::time::Instant::now();
+            let (target, report) = source.copy_to(&to)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let tables: Vec<String> = report.tables.iter().map(|(table, rows)| format!("{rows} {table}")).collect();
+            println!("copied {} to {}: {}", source.path().display(), target.path().display(), tables.join(", "));
+            println!("{} rows in {seconds:.1} s ({:.0} rows/s)", report.rows(), report.rows() as f64 / seconds.max(1e-9));
             Ok(())
         }
         Command::Import { project, paths, format, dataset, skip_invalid, bin_fields, json } => {
@@ -342,11 +361,11 @@ fn run(cli: Cli) -> Result<()> {
                 for line in integrity.iter().filter(|l| *l != "ok").chain(&derived).chain(&items) {
                     eprintln!("{line}");
                 }
-                return Err(exit::Damaged(project.display().to_string())).context("the check found problems");
+                return Err(exit::Damaged(p.path().display().to_string())).context("the check found problems");
             }
             println!(
                 "{}: ok (integrity check passed; every item decodes and matches its content hash; current state matches the revision log)",
-                project.display()
+                p.path().display()
             );
             Ok(())
         }

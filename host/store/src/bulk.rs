@@ -1,6 +1,6 @@
 use crate::clock::now_ms;
 use crate::codec::{EncodedItem, encode_item};
-use crate::db::{Db, Engine, TxKind, Value, vals};
+use crate::db::{Db, Engine, TxKind, Value, numbered_rows, vals};
 use crate::error::{Result, StoreError};
 use crate::project::{Project, ensure_annotator, ensure_dataset};
 use crate::revision::{RevisionAction, RevisionState};
@@ -199,12 +199,4 @@ impl BulkImport<'_> {
         }
         Ok(Some(AnnotationId(annotation)))
     }
-}
-
-/// `(?1, ?2, …), (…)`: `rows` rows of `columns` numbered placeholders, for multi-row inserts.
-fn numbered_rows(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", (1..=columns).map(|c| format!("?{}", r * columns + c)).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -147,6 +147,20 @@ impl<T: FromValue> FromValue for Option<T> {
     }
 }
 
+impl FromValue for Value {
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        Ok(value)
+    }
+}
+
+/// `(?1, ?2, …), (…)`: `rows` rows of `columns` numbered placeholders, for multi-row inserts.
+pub(crate) fn numbered_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=columns).map(|c| format!("?{}", r * columns + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl ToValue for Value {
     fn to_value(&self) -> Value {
         self.clone()
@@ -181,7 +195,7 @@ impl Row {
 
 pub(crate) enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 pub(crate) struct PgConn {
@@ -246,7 +260,7 @@ impl Db {
     }
 
     pub(crate) fn postgres_error(&self, e: postgres::Error) -> StoreError {
-        StoreError::postgres(&self.location, e)
+        StoreError::postgres(self.location.as_path(), e)
     }
 
     /// Runs one statement; returns the rows it changed.

@@ -73,8 +73,8 @@ impl StoreError {
 
 impl StoreError {
     /// Wraps a PostgreSQL error; a connection that could not be made or was lost is `Unreachable`.
-    pub(crate) fn postgres(location: &crate::location::Location, source: postgres::Error) -> Self {
-        let path = location.as_path().to_owned();
+    pub(crate) fn postgres(path: &Path, source: postgres::Error) -> Self {
+        let path = path.to_owned();
         if source.as_db_error().is_none() && (source.is_closed() || source.to_string().contains("connect")) {
             return StoreError::Unreachable { path, detail: source.to_string() };
         }

@@ -14,6 +14,7 @@
 mod bulk;
 mod clock;
 mod codec;
+mod copy;
 mod db;
 mod edit;
 mod error;
@@ -32,6 +33,7 @@ mod watch;
 pub use bulk::{BulkImport, Inserted};
 pub use clock::now_ms;
 pub use codec::{EncodedItem, comparison_content_hash, encode_item};
+pub use copy::CopyReport;
 pub use db::Engine;
 pub use edit::{Edit, EditOutcome, UndoOutcome};
 pub use error::{Result, StoreError};

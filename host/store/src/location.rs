@@ -217,7 +217,7 @@ mod tests {
     fn passwords_never_show() {
         let location = Location::parse("postgres://ann:s3cret@db.example:6543/labels?sslmode=disable").unwrap();
         assert_eq!(location.to_string(), "postgres://ann@db.example:6543/labels");
-        assert!(!format!("{location:?}").contains("s3cret") || format!("{location:?}").contains("password: Some(\"s3cret\")"));
+        assert!(!format!("{location:?}").contains("s3cret"), "{location:?}");
         assert_eq!(redact_url("postgresql://ann:s3cret@host/db?password=x"), "postgresql://ann@host/db");
         let bad = Location::parse("postgres://ann:s3cret@host:notaport/db").unwrap_err().to_string();
         assert!(!bad.contains("s3cret"), "{bad}");

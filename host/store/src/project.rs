@@ -38,7 +38,7 @@ impl Project {
         let project = match location.kind().clone() {
             LocationKind::File(path) => Project::create_file(path, location)?,
             LocationKind::Server(config) => {
-                let db = Db::new(Conn::Postgres(connect(&config, &location)?.into()), location);
+                let db = Db::new(Conn::Postgres(Box::new(connect(&config, &location)?.into())), location);
                 match schema::postgres_contents(&db)? {
                     PgContents::Empty => {}
                     PgContents::Project(_) => return Err(StoreError::AlreadyExists { path: db.location.as_path().to_owned() }),
@@ -77,7 +77,7 @@ impl Project {
         match location.kind().clone() {
             LocationKind::File(path) => Project::open_file(path, location),
             LocationKind::Server(config) => {
-                let db = Db::new(Conn::Postgres(connect(&config, &location)?.into()), location);
+                let db = Db::new(Conn::Postgres(Box::new(connect(&config, &location)?.into())), location);
                 match schema::postgres_contents(&db)? {
                     PgContents::Empty => {
                         return Err(StoreError::NotAProject {
@@ -327,7 +327,7 @@ pub(crate) fn connect(config: &postgres::Config, location: &Location) -> Result<
     }
     config.application_name("cairn");
     let client = config.connect(postgres::NoTls).map_err(|e| match e.as_db_error() {
-        Some(_) => StoreError::postgres(location, e),
+        Some(_) => StoreError::postgres(location.as_path(), e),
         None => StoreError::Unreachable { path: location.as_path().to_owned(), detail: e.to_string() },
     })?;
     Ok(PgConn::new(client))

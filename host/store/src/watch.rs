@@ -61,7 +61,7 @@ fn reconnect(db: &Db) -> Result<Db> {
             conn.busy_timeout(Duration::from_secs(5)).map_err(|e| db.sqlite_error(e))?;
             Conn::Sqlite(conn)
         }
-        LocationKind::Server(config) => Conn::Postgres(connect(config, &location)?.into()),
+        LocationKind::Server(config) => Conn::Postgres(Box::new(connect(config, &location)?.into())),
     };
     Ok(Db::new(conn, location))
 }

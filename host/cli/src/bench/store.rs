@@ -25,7 +25,8 @@ pub fn run(records: u64, edits: u64, dir: Option<PathBuf>) -> Result<()> {
             assert_eq!(r.added, records, "every synthetic record is new");
         })
     })?;
-    let stored_len: f64 = project.sqlite_connection().context("a project file")?.query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
+    let stored_len: f64 =
+        project.sqlite_connection().context("a project file")?.query_row("SELECT avg(length(data)) FROM items", [], |r| r.get(0))?;
     let baseline = rate(records, || bare_import(&root.join("bare-import.sqlite"), records, stored_len as usize))?;
     figures.push(Figure::higher_better(
         "bulk import of comparisons",
