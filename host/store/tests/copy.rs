@@ -4,6 +4,9 @@
 use cairn_model::*;
 use cairn_store::*;
 
+mod common;
+use common::frame;
+
 fn records(p: &Project) -> Vec<String> {
     let mut out = Vec::new();
     p.for_each_record::<StoreError>(&[], &[], |r| {
@@ -12,18 +15,6 @@ fn records(p: &Project) -> Vec<String> {
     })
     .unwrap();
     out
-}
-
-fn frame(points: u64) -> ItemData {
-    ItemData::Frame(Frame {
-        sequence: None,
-        index: 0,
-        source: SourceFile {
-            path: "a.las".into(),
-            byte_len: 1,
-            summary: CloudSummary { format: CloudFormat::Las, version: None, encoding: None, point_count: points, bounds: None, fields: vec![] },
-        },
-    })
 }
 
 /// A project with a bit of everything: imported labels, judgments through the queue, an undone

@@ -1,29 +1,11 @@
 //! The judging queue against a real project file: overlap, resuming, gold checks, skipping, flagging,
 //! and submissions that store the verdict and close the assignment together.
 
-use cairn_model::{AnnotatorKind, Comparison, ItemData, Message, PairwiseVerdict, Payload, Response, Role, Winner};
-use cairn_store::testing::Scratch;
-use cairn_store::{Edit, Project, QueuePolicy, on_both_engines};
+use cairn_model::{AnnotatorKind, PairwiseVerdict, Payload, Winner};
+use cairn_store::{Edit, QueuePolicy, on_both_engines};
 
-fn project(scratch: &Scratch, items: usize) -> Project {
-    let mut p = Project::create(&scratch.location).unwrap();
-    p.bulk_import(|bulk| {
-        let ds = bulk.ensure_dataset("c", cairn_model::Modality::Comparison)?;
-        for i in 0..items {
-            let c = Comparison {
-                messages: vec![Message::text(Role::User, format!("question {i}"))],
-                responses: vec![Response::new(Some("m1"), format!("a{i}")), Response::new(Some("m2"), format!("b{i}"))],
-                metadata: serde_json::Value::Null,
-            };
-            let mut hash = [0u8; 32];
-            hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            bulk.insert_item(ds, &format!("q{i}"), cairn_model::ContentHash::from_digest(&hash), &ItemData::Comparison(c))?;
-        }
-        Ok::<_, cairn_store::StoreError>(())
-    })
-    .unwrap();
-    p
-}
+mod common;
+use common::project_with_comparisons;
 
 fn verdict_for(a: &cairn_model::Assignment, left_wins: bool) -> Edit {
     let winner = if left_wins { Winner::A } else { Winner::B };
@@ -32,7 +14,7 @@ fn verdict_for(a: &cairn_model::Assignment, left_wins: bool) -> Edit {
 
 on_both_engines! {
 fn each_item_goes_to_overlap_annotators_and_open_work_resumes(scratch) {
-    let mut p = project(&scratch, 4);
+    let mut p = project_with_comparisons(&scratch.location, 4);
     let people: Vec<_> = ["ana", "ben", "cy"].iter().map(|n| p.ensure_annotator(n, AnnotatorKind::Human).unwrap()).collect();
     let policy = QueuePolicy { overlap: 2, ..QueuePolicy::default() };
     let first = p.next_assignment(people[0], &policy).unwrap().unwrap();
@@ -62,7 +44,7 @@ fn each_item_goes_to_overlap_annotators_and_open_work_resumes(scratch) {
 
 on_both_engines! {
 fn a_submission_for_another_item_changes_nothing(scratch) {
-    let mut p = project(&scratch, 2);
+    let mut p = project_with_comparisons(&scratch.location, 2);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let a = p.next_assignment(ana, &QueuePolicy::default()).unwrap().unwrap();
     let other = cairn_model::ItemId(a.item.0 + 1);
@@ -76,7 +58,7 @@ fn a_submission_for_another_item_changes_nothing(scratch) {
 
 on_both_engines! {
 fn skipped_items_go_to_others_and_flags_are_kept(scratch) {
-    let mut p = project(&scratch, 2);
+    let mut p = project_with_comparisons(&scratch.location, 2);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let ben = p.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
     let policy = QueuePolicy::default();
@@ -99,7 +81,7 @@ fn skipped_items_go_to_others_and_flags_are_kept(scratch) {
 
 on_both_engines! {
 fn every_nth_assignment_is_a_gold_check(scratch) {
-    let mut p = project(&scratch, 12);
+    let mut p = project_with_comparisons(&scratch.location, 12);
     let gold = p.ensure_annotator("gold", AnnotatorKind::Source).unwrap();
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     // Items 10..12 have reference answers.
@@ -121,7 +103,7 @@ fn every_nth_assignment_is_a_gold_check(scratch) {
 
 on_both_engines! {
 fn shown_orders_vary_and_verdicts_are_stored_canonically(scratch) {
-    let mut p = project(&scratch, 40);
+    let mut p = project_with_comparisons(&scratch.location, 40);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let mut swapped = 0;
     while let Some(a) = p.next_assignment(ana, &QueuePolicy::default()).unwrap() {

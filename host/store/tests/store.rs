@@ -1,6 +1,9 @@
 use cairn_model::*;
 use cairn_store::on_both_engines;
+
+mod common;
 use cairn_store::*;
+use common::frame;
 use std::path::{Path, PathBuf};
 
 fn temp() -> (tempfile::TempDir, PathBuf) {
@@ -18,18 +21,6 @@ fn comparison(tag: &str) -> ItemData {
         messages: vec![Message::text(Role::User, format!("question {tag}"))],
         responses: vec![Response::new(Some("m1"), "one"), Response::new(Some("m2"), "two")],
         metadata: serde_json::Value::Null,
-    })
-}
-
-fn frame(points: u64) -> ItemData {
-    ItemData::Frame(Frame {
-        sequence: None,
-        index: 0,
-        source: SourceFile {
-            path: "a.las".into(),
-            byte_len: 1,
-            summary: CloudSummary { format: CloudFormat::Las, version: None, encoding: None, point_count: points, bounds: None, fields: vec![] },
-        },
     })
 }
 

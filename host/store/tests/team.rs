@@ -2,31 +2,15 @@
 //! concurrency, claims that expire, edits that would overwrite someone else's, and live updates.
 //! Every test runs on both engines.
 
-use cairn_model::{AnnotatorKind, Comparison, ItemData, ItemId, Message, PairwiseVerdict, Payload, Response, Role, Winner};
-use cairn_store::testing::Scratch;
-use cairn_store::{AssignmentStatus, Edit, LEASE_EXPIRED, Project, QueuePolicy, StoreError, comparison_content_hash, on_both_engines};
+use cairn_model::{AnnotatorKind, ItemId, PairwiseVerdict, Payload, Winner};
+use cairn_store::{AssignmentStatus, Edit, LEASE_EXPIRED, Project, QueuePolicy, StoreError, on_both_engines};
+
+mod common;
+use common::project_with_comparisons;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-
-fn project(scratch: &Scratch, items: usize) -> Project {
-    let mut p = Project::create(&scratch.location).unwrap();
-    p.bulk_import(|bulk| {
-        let ds = bulk.ensure_dataset("c", cairn_model::Modality::Comparison)?;
-        for i in 0..items {
-            let c = Comparison {
-                messages: vec![Message::text(Role::User, format!("question {i}"))],
-                responses: vec![Response::new(Some("m1"), format!("a{i}")), Response::new(Some("m2"), format!("b{i}"))],
-                metadata: serde_json::Value::Null,
-            };
-            bulk.insert_item(ds, &format!("q{i}"), comparison_content_hash(&c), &ItemData::Comparison(c))?;
-        }
-        Ok::<_, StoreError>(())
-    })
-    .unwrap();
-    p
-}
 
 fn verdict_for(a: &cairn_model::Assignment) -> Edit {
     Edit::Create { item: a.item, payload: Payload::Verdict(PairwiseVerdict::from_shown(&a.shown_order, 0, 1, Winner::A)) }
@@ -42,7 +26,7 @@ fn twenty_annotators_fill_every_item_exactly_to_overlap(scratch) {
     const OVERLAP: usize = 3;
     const WORKERS: usize = 20;
     const WALKERS: usize = 3;
-    let setup = project(&scratch, ITEMS);
+    let setup = project_with_comparisons(&scratch.location, ITEMS);
     drop(setup);
     let policy = QueuePolicy { overlap: OVERLAP as u32, lease_ms: 1500, ..QueuePolicy::default() };
     let submitted = Arc::new(AtomicUsize::new(0));
@@ -109,7 +93,7 @@ fn twenty_annotators_fill_every_item_exactly_to_overlap(scratch) {
 
 on_both_engines! {
 fn a_lease_that_ran_out_gives_the_item_away_and_refuses_the_late_submission(scratch) {
-    let mut p = project(&scratch, 1);
+    let mut p = project_with_comparisons(&scratch.location, 1);
     let ana = p.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let ben = p.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
     let policy = QueuePolicy { lease_ms: 150, ..QueuePolicy::default() };
@@ -139,7 +123,7 @@ on_both_engines! {
 /// Two people change the same box from what they loaded: the first change wins, the second is
 /// refused naming who changed it, and nothing of either is lost.
 fn the_second_of_two_edits_from_the_same_version_is_refused(scratch) {
-    let mut ana_side = project(&scratch, 1);
+    let mut ana_side = project_with_comparisons(&scratch.location, 1);
     let ana = ana_side.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
     let mut ben_side = Project::open(&scratch.location).unwrap();
     let ben = ben_side.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
@@ -169,7 +153,7 @@ fn the_second_of_two_edits_from_the_same_version_is_refused(scratch) {
 on_both_engines! {
 /// A change committed on one connection reaches a watcher on another within a second.
 fn a_watcher_sees_what_another_connection_commits(scratch) {
-    let mut p = project(&scratch, 3);
+    let mut p = project_with_comparisons(&scratch.location, 3);
     let mut watcher = p.watch().unwrap();
     assert!(watcher.wait(Duration::from_millis(150)).unwrap().is_empty(), "nothing changed yet");
     let location = scratch.location.clone();
