@@ -97,14 +97,17 @@ fn copy_table(source: &Db, dest: &Db, table: &str, key: &[&str], columns: &[&str
     let list = columns.join(", ");
     let order = key.join(", ");
     let read = match key {
-        [k] => format!("SELECT {list} FROM {table} WHERE {k} > ?1 ORDER BY {order} LIMIT ?3"),
+        [k] => format!("SELECT {list} FROM {table} WHERE {k} > ?1 ORDER BY {order} LIMIT ?2"),
         [k1, k2] => format!("SELECT {list} FROM {table} WHERE {k1} > ?1 OR ({k1} = ?1 AND {k2} > ?2) ORDER BY {order} LIMIT ?3"),
         _ => unreachable!("keys have one or two columns"),
     };
     let key_at: Vec<usize> = key.iter().map(|k| columns.iter().position(|c| c == k).expect("keys are copied")).collect();
     let (mut after, mut copied) = ((i64::MIN, i64::MIN), 0u64);
     loop {
-        let rows = source.query(&read, &vals![after.0, after.1, READ_PAGE])?;
+        let rows = match key {
+            [_] => source.query(&read, &vals![after.0, READ_PAGE])?,
+            _ => source.query(&read, &vals![after.0, after.1, READ_PAGE])?,
+        };
         let full = rows.len() as i64 == READ_PAGE;
         if let Some(last) = rows.last() {
             after = (last.get(key_at[0])?, key_at.get(1).map(|&i| last.get(i)).transpose()?.unwrap_or(i64::MIN));
