@@ -189,6 +189,38 @@ enum PluginCommand {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// A team judging at once (each annotator a process with its own connection) on PostgreSQL
+    /// against one SQLite file; `cairn copy` to the server and back; a bulk import into the server.
+    Team {
+        /// Annotator processes.
+        #[arg(long, default_value_t = 50)]
+        annotators: u32,
+        /// Comparisons they judge.
+        #[arg(long, default_value_t = 20_000)]
+        comparisons: u64,
+        /// Annotators per comparison.
+        #[arg(long, default_value_t = 3)]
+        overlap: u32,
+        /// Comparisons in the project copied to the server and back, and bulk-imported.
+        #[arg(long, default_value_t = 1_000_000)]
+        copy_records: u64,
+        /// The server: a URL whose role may create databases (default: CAIRN_BENCH_POSTGRES, then
+        /// CAIRN_TEST_POSTGRES).
+        #[arg(long)]
+        server: Option<String>,
+        /// Directory for scratch files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// One annotator of `bench team` (started by it).
+    #[command(hide = true)]
+    TeamWorker {
+        project: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        overlap: u32,
+    },
     /// Bulk import, durable edits and streaming reads of the project file.
     Store {
         /// Comparisons to bulk-import and then stream back.
@@ -371,6 +403,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Cloud { command: CloudCommand::Info { file, format, bin_fields, json } } => cloud_info::run(&file, format, bin_fields, json),
         Command::Bench { what: BenchWhat::Store { records, edits, dir } } => bench::store::run(records, edits, dir),
+        Command::Bench { what: BenchWhat::Team { annotators, comparisons, overlap, copy_records, server, dir } } => {
+            bench::team::run(bench::team::TeamArgs { annotators, comparisons, overlap, copy_records, server, dir })
+        }
+        Command::Bench { what: BenchWhat::TeamWorker { project, name, overlap } } => bench::team::worker(&project, &name, overlap),
         Command::Bench { what: BenchWhat::Cloud { points, dir } } => bench::cloud::run(points, dir),
         Command::Bench { what: BenchWhat::Import { records, dir } } => bench::import::run(records, dir),
         Command::Bench { what: BenchWhat::Plugins { records, files, dir } } => bench::plugins::run(records, files, dir),

@@ -40,17 +40,20 @@ impl Scratch {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 Some(Scratch { location: dir.path().join(file_name), _dir: Some(dir), database: None })
             }
-            Engine::Postgres => {
-                let server = test_server()?;
-                static NEXT: AtomicU32 = AtomicU32::new(0);
-                let name = format!("cairn_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-                let mut admin = postgres::Client::connect(&server, postgres::NoTls).expect("connecting to the test server");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).expect("clearing a test database");
-                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("creating a test database");
-                let location = PathBuf::from(with_database(&server, &name));
-                Some(Scratch { location, _dir: None, database: Some((server, name)) })
-            }
+            Engine::Postgres => Some(Scratch::on_server(&test_server()?, "cairn_test").expect("a database on the test server")),
         }
+    }
+
+    /// A new, empty database `<prefix>_<pid>_<n>` on `server` (a URL whose role may create
+    /// databases), dropped again with this.
+    pub fn on_server(server: &str, prefix: &str) -> Result<Scratch, postgres::Error> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut admin = postgres::Client::connect(server, postgres::NoTls)?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        let location = PathBuf::from(with_database(server, &name));
+        Ok(Scratch { location, _dir: None, database: Some((server.to_owned(), name)) })
     }
 
     pub fn url(&self) -> &str {

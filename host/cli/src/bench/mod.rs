@@ -7,6 +7,7 @@ pub mod judge;
 pub mod plugins;
 pub mod render;
 pub mod store;
+pub mod team;
 
 use anyhow::Result;
 use std::borrow::Cow;
