@@ -65,6 +65,9 @@ impl LoadedCloud {
 pub struct SceneBox {
     pub annotation: AnnotationId,
     pub cuboid: Cuboid,
+    /// The stored revision this box shows: an edit made from it is refused when someone changed
+    /// the box since.
+    pub revision: RevisionId,
 }
 
 /// A change to the boxes, as keys, the mouse and the panels ask for it. The store worker carries
@@ -181,7 +184,7 @@ pub fn boxes_of(project: &cairn_store::Project, item: ItemId) -> Result<Vec<Scen
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter_map(|a| match a.payload {
-            Payload::Cuboid(cuboid) => Some(SceneBox { annotation: a.id, cuboid }),
+            Payload::Cuboid(cuboid) => Some(SceneBox { annotation: a.id, cuboid, revision: a.revision }),
             _ => None,
         })
         .collect())
@@ -218,7 +221,10 @@ mod tests {
 
     #[test]
     fn a_preview_changes_only_the_selected_box() {
-        let mut boxes = vec![SceneBox { annotation: AnnotationId(1), cuboid: car() }, SceneBox { annotation: AnnotationId(2), cuboid: car() }];
+        let mut boxes = vec![
+            SceneBox { annotation: AnnotationId(1), cuboid: car(), revision: RevisionId(1) },
+            SceneBox { annotation: AnnotationId(2), cuboid: car(), revision: RevisionId(2) },
+        ];
         BoxEdit::Nudge { forward: 0.0, left: 0.0, up: 1.0, turn: 0.0 }.preview(&mut boxes, Some(AnnotationId(2)));
         assert_eq!(boxes[0].cuboid, car());
         assert!((boxes[1].cuboid.center[2] - 1.75).abs() < 1e-12);

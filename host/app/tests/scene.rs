@@ -303,3 +303,42 @@ fn numbers_typed_in_the_panel_are_one_revision_and_bad_ones_are_refused() {
     let status = &app.world().resource::<cairn_app::scene::edit::SceneStatus>().message;
     assert!(status.contains("size"), "{status}");
 }
+
+/// Another annotator, on a connection of their own, adds a box to the frame on screen and then
+/// moves it: the view shows each change within a second, without a key pressed.
+#[test]
+fn another_annotators_changes_to_the_frame_on_screen_appear() {
+    let (_dir, path) = project(2);
+    let mut app = app(&path);
+    settle(&mut app);
+    let item = app.world().resource::<Frames>().list[0].item;
+    let shown_before = app.world().resource::<Scene>().boxes.len();
+    let mut other = Project::open(&path).unwrap();
+    let ben = other.ensure_annotator("ben", cairn_model::AnnotatorKind::Human).unwrap();
+    let mut cuboid = Cuboid {
+        center: [20.0, -4.0, 0.75],
+        size: [4.0, 1.8, 1.5],
+        yaw: 0.0,
+        pitch: 0.0,
+        roll: 0.0,
+        class: "car".into(),
+        attributes: Default::default(),
+        track_id: Some(77),
+    };
+    let made = other.apply(ben, 0, Edit::Create { item, payload: Payload::Cuboid(cuboid.clone()) }).unwrap();
+    let shown = |app: &App| app.world().resource::<Scene>().boxes.iter().find(|b| b.annotation == made.annotation).map(|b| b.cuboid.center);
+    let wait_until = |app: &mut App, want: [f32; 3]| {
+        let committed = std::time::Instant::now();
+        while shown(app) != Some(want) {
+            assert!(committed.elapsed() < Duration::from_secs(1), "not shown a second after the commit: {:?}", shown(app));
+            app.update();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_until(&mut app, [20.0, -4.0, 0.75]);
+    assert_eq!(app.world().resource::<Scene>().boxes.len(), shown_before + 1);
+    cuboid.center = [21.0, -4.0, 0.75];
+    other.apply(ben, 0, Edit::Update { annotation: made.annotation, payload: Payload::Cuboid(cuboid), seen: Some(made.revision) }).unwrap();
+    wait_until(&mut app, [21.0, -4.0, 0.75]);
+    assert!(revisions(&path).is_empty(), "the app stored nothing of its own: {:?}", revisions(&path));
+}

@@ -28,6 +28,7 @@ mod revision;
 mod schema;
 pub mod testing;
 mod text_enum;
+mod tls;
 mod watch;
 
 pub use bulk::{BulkImport, Inserted};

@@ -4,6 +4,7 @@
 //! `~/.pgpass`) — and is only ever shown without its password.
 
 use crate::error::{Result, StoreError};
+use crate::tls::{TlsMode, TlsSettings};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -17,7 +18,14 @@ pub struct Location {
 #[derive(Clone, Debug)]
 pub(crate) enum LocationKind {
     File(PathBuf),
-    Server(Box<postgres::Config>),
+    Server(Box<ServerTarget>),
+}
+
+/// A server to connect to: the driver's settings, and the TLS ones it does not know.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerTarget {
+    pub config: postgres::Config,
+    pub tls: TlsSettings,
 }
 
 /// Whether `text` names a server rather than a file.
@@ -36,14 +44,20 @@ impl Location {
     }
 
     fn server(url: &str) -> Result<Location> {
-        let mut config = postgres::Config::from_str(url).map_err(|e| StoreError::BadLocation {
-            // The parser's message never repeats the URL, so it cannot leak the password.
-            location: redact_url(url),
-            reason: e.to_string(),
-        })?;
+        let bad = |reason: String| StoreError::BadLocation { location: redact_url(url), reason };
+        let (url, mut tls) = take_tls_parameters(url).map_err(bad)?;
+        // The parser's message never repeats the URL, so it cannot leak the password.
+        let mut config = postgres::Config::from_str(&url).map_err(|e| bad(e.to_string()))?;
         fill_from_environment(&mut config);
+        if let Some(mode) = env("PGSSLMODE").filter(|_| tls.mode_from_url.is_none()) {
+            tls.settings.mode = TlsMode::parse(&mode).ok_or_else(|| bad(format!("PGSSLMODE={mode} is not an sslmode")))?;
+        }
+        if tls.settings.root_cert.is_none() {
+            tls.settings.root_cert = env("PGSSLROOTCERT").map(PathBuf::from);
+        }
+        config.ssl_mode(tls.settings.mode.driver_mode());
         let shown = PathBuf::from(describe(&config));
-        Ok(Location { shown, kind: LocationKind::Server(Box::new(config)) })
+        Ok(Location { shown, kind: LocationKind::Server(Box::new(ServerTarget { config, tls: tls.settings })) })
     }
 
     /// How the location appears in messages: the path, or `postgres://user@host:port/db`.
@@ -84,6 +98,33 @@ pub fn redact_url(url: &str) -> String {
     .to_owned()
 }
 
+struct UrlTls {
+    settings: TlsSettings,
+    mode_from_url: Option<TlsMode>,
+}
+
+/// Takes `sslmode` and `sslrootcert` out of the URL's query: the driver knows neither the
+/// verifying modes nor root certificates, so they are ours to apply.
+fn take_tls_parameters(url: &str) -> std::result::Result<(String, UrlTls), String> {
+    let mut tls = UrlTls { settings: TlsSettings::default(), mode_from_url: None };
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), tls)) };
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("sslmode", mode)) => {
+                let mode =
+                    TlsMode::parse(mode).ok_or_else(|| format!("sslmode={mode} is not one of disable, prefer, require, verify-ca, verify-full"))?;
+                tls.settings.mode = mode;
+                tls.mode_from_url = Some(mode);
+            }
+            Some(("sslrootcert", path)) => tls.settings.root_cert = Some(PathBuf::from(path)),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((url, tls))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -113,12 +154,6 @@ fn fill_from_environment(config: &mut postgres::Config) {
         && let Some(db) = env("PGDATABASE")
     {
         config.dbname(&db);
-    }
-    if env("PGSSLMODE").as_deref() == Some("require") && config.get_ssl_mode() != postgres::config::SslMode::Require {
-        config.ssl_mode(postgres::config::SslMode::Require);
-    }
-    if env("PGSSLMODE").as_deref() == Some("disable") {
-        config.ssl_mode(postgres::config::SslMode::Disable);
     }
     if config.get_password().is_none() {
         if let Some(password) = env("PGPASSWORD") {
@@ -222,6 +257,22 @@ mod tests {
         let bad = Location::parse("postgres://ann:s3cret@host:notaport/db").unwrap_err().to_string();
         assert!(!bad.contains("s3cret"), "{bad}");
         assert!(bad.contains("postgres://ann@host:notaport/db"), "{bad}");
+    }
+
+    #[test]
+    fn sslmode_and_root_certificates_are_read_as_libpq_reads_them() {
+        let server = |url: &str| match Location::parse(url).unwrap().kind {
+            LocationKind::Server(target) => *target,
+            LocationKind::File(_) => panic!("a server"),
+        };
+        let target = server("postgres://ann@db/x?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=t");
+        assert_eq!(target.tls.mode, TlsMode::VerifyFull);
+        assert_eq!(target.tls.root_cert.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(target.config.get_ssl_mode(), postgres::config::SslMode::Require);
+        assert_eq!(target.config.get_application_name(), Some("t"));
+        assert_eq!(server("postgres://ann@db/x?sslmode=disable").config.get_ssl_mode(), postgres::config::SslMode::Disable);
+        let err = Location::parse("postgres://ann:pw@db/x?sslmode=sometimes").unwrap_err().to_string();
+        assert!(err.contains("sslmode=sometimes") && !err.contains("pw@"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@ use crate::clock::now_ms;
 use crate::codec::decode_item;
 use crate::db::{Conn, Db, Engine, PgConn, Row, vals};
 use crate::error::{At, Result, StoreError};
-use crate::location::{Location, LocationKind};
+use crate::location::{Location, LocationKind, ServerTarget};
 use crate::schema::{self, PgContents, SCHEMA_VERSION};
 use cairn_model::{Annotator, AnnotatorId, AnnotatorKind, ContentHash, Dataset, DatasetId, Item, ItemData, ItemId, Modality, ProjectInfo};
 use rusqlite::{Connection, OpenFlags};
@@ -141,6 +141,16 @@ impl Project {
         match self.path().parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
+        }
+    }
+
+    /// Whether the connection to the server is encrypted (None for a file).
+    pub fn connection_encrypted(&self) -> Result<Option<bool>> {
+        match self.db.engine() {
+            Engine::Sqlite => Ok(None),
+            Engine::Postgres => {
+                self.db.scalar::<bool>("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[]).map(Some)
+            }
         }
     }
 
@@ -318,17 +328,34 @@ fn configure(conn: &Connection, path: &Path) -> Result<()> {
     .at(path)
 }
 
+/// An error and its causes on one line ("error performing TLS handshake: invalid peer certificate:
+/// UnknownIssuer"): the driver's own message often leaves out what went wrong.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Connects to the server; a server that cannot be reached, or refuses the login, is an error that
 /// names the location (without its password) and changes nothing.
-pub(crate) fn connect(config: &postgres::Config, location: &Location) -> Result<PgConn> {
-    let mut config = config.clone();
+pub(crate) fn connect(target: &ServerTarget, location: &Location) -> Result<PgConn> {
+    let mut config = target.config.clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     config.application_name("cairn");
-    let client = config.connect(postgres::NoTls).map_err(|e| match e.as_db_error() {
+    let tls = crate::tls::connector(&target.tls, location.as_path())?;
+    let client = config.connect(tls).map_err(|e| match e.as_db_error() {
         Some(_) => StoreError::postgres(location.as_path(), e),
-        None => StoreError::Unreachable { path: location.as_path().to_owned(), detail: e.to_string() },
+        None => StoreError::Unreachable { path: location.as_path().to_owned(), detail: with_causes(&e) },
     })?;
     Ok(PgConn::new(client))
 }

@@ -19,6 +19,9 @@ pub(super) struct Editor {
     pub frame: usize,
     pub selected: Option<AnnotationId>,
     pub class_sizes: HashMap<String, [f64; 3]>,
+    /// The revision of each box as the view was last told it: edits of a box are made from that
+    /// one, so a change someone else made since is refused (and the view reloads) instead of lost.
+    shown: std::cell::RefCell<HashMap<AnnotationId, RevisionId>>,
 }
 
 /// Who edits, and where the edit goes.
@@ -105,14 +108,20 @@ impl Editor {
             Ok(boxes) => (boxes, message),
             Err(e) => (Vec::new(), Some(Err(format!("cannot read the boxes: {e}")))),
         };
+        self.shown.borrow_mut().extend(boxes.iter().map(|b| (b.annotation, b.revision)));
         SceneState { frame: self.frame, boxes, selection: self.selected, message }
+    }
+
+    /// The revision of a box the view shows (None for one it was never told of: no check).
+    fn seen(&self, annotation: AnnotationId) -> Option<RevisionId> {
+        self.shown.borrow().get(&annotation).copied()
     }
 
     fn selected_box(&self, project: &Project) -> Result<SceneBox, String> {
         let id = self.selected.ok_or("select a box first")?;
         match project.annotation(id).map_err(|e| e.to_string())? {
             Some(a) => match a.payload {
-                Payload::Cuboid(cuboid) => Ok(SceneBox { annotation: id, cuboid }),
+                Payload::Cuboid(cuboid) => Ok(SceneBox { annotation: id, cuboid, revision: a.revision }),
                 _ => Err("the selection is not a box".into()),
             },
             None => Err("the selected box is gone".into()),
@@ -126,7 +135,7 @@ impl Editor {
             BoxEdit::Replace(id, cuboid) => {
                 let mut cuboid = cuboid.clone();
                 cuboid.attributes.remove(INTERPOLATED);
-                session.write(Edit::Update { annotation: *id, payload: Payload::Cuboid(cuboid), seen: None }).map(|_| "saved".into())
+                session.write(Edit::Update { annotation: *id, payload: Payload::Cuboid(cuboid), seen: self.seen(*id) }).map(|_| "saved".into())
             }
             BoxEdit::Class(class) if self.selected.is_none() => Ok(format!("new boxes: {class}")),
             BoxEdit::Nudge { .. } | BoxEdit::Resize { .. } | BoxEdit::Class(_) => {
@@ -144,7 +153,7 @@ impl Editor {
             },
             BoxEdit::Delete => {
                 let id = self.selected_box(session.project)?.annotation;
-                session.write(Edit::Delete { annotation: id, seen: None })?;
+                session.write(Edit::Delete { annotation: id, seen: self.seen(id) })?;
                 self.selected = None;
                 Ok("deleted".into())
             }
@@ -160,7 +169,11 @@ impl Editor {
     /// on a keyframe (a key that hit a limit).
     fn change(&mut self, session: &mut Session, selected: &SceneBox, changed: Cuboid) -> Result<(), String> {
         if changed != selected.cuboid {
-            session.write(Edit::Update { annotation: selected.annotation, payload: Payload::Cuboid(changed), seen: None })?;
+            session.write(Edit::Update {
+                annotation: selected.annotation,
+                payload: Payload::Cuboid(changed),
+                seen: self.seen(selected.annotation),
+            })?;
         }
         Ok(())
     }
@@ -292,5 +305,66 @@ impl Editor {
             self.selected = outcome.annotation;
         }
         Ok(format!("{verb}: {what}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_model::{AnnotatorKind, CloudFormat, CloudSummary, ContentHash, Frame, SourceFile};
+
+    fn car(x: f64) -> Cuboid {
+        Cuboid {
+            center: [x, 0.0, 0.75],
+            size: [4.0, 1.8, 1.5],
+            yaw: 0.0,
+            pitch: 0.0,
+            roll: 0.0,
+            class: "car".into(),
+            attributes: Default::default(),
+            track_id: Some(1),
+        }
+    }
+
+    /// The view showed a box; someone else moved it before this annotator's nudge arrived: the
+    /// nudge is refused naming them, their change stays, and the view is given the box as stored.
+    #[test]
+    fn an_edit_of_a_box_someone_changed_since_it_was_shown_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.cairn");
+        let mut project = Project::create(&path).unwrap();
+        let item = project
+            .bulk_import(|b| {
+                let ds = b.ensure_dataset("scans", Modality::PointCloud)?;
+                let summary = CloudSummary { format: CloudFormat::Las, version: None, encoding: None, point_count: 10, bounds: None, fields: vec![] };
+                let frame = Frame { sequence: None, index: 0, source: SourceFile { path: "a.las".into(), byte_len: 1, summary } };
+                Ok::<_, cairn_store::StoreError>(b.insert_item(ds, "a.las", ContentHash([1; 16]), &ItemData::Frame(frame))?.id())
+            })
+            .unwrap();
+        let ana = project.ensure_annotator("ana", AnnotatorKind::Human).unwrap();
+        let made = project.apply(ana, 0, Edit::Create { item, payload: Payload::Cuboid(car(10.0)) }).unwrap();
+        let mut editor = Editor::default();
+        editor.list_frames(&project).unwrap();
+        let shown = editor.show_frame(&project, 0);
+        assert_eq!(shown.boxes[0].revision, made.revision);
+        editor.selected = Some(made.annotation);
+
+        let mut other = Project::open(&path).unwrap();
+        let ben = other.ensure_annotator("ben", AnnotatorKind::Human).unwrap();
+        other.apply(ben, 0, Edit::Update { annotation: made.annotation, payload: Payload::Cuboid(car(30.0)), seen: Some(made.revision) }).unwrap();
+
+        let mut committed = Vec::new();
+        let mut session = Session { project: &mut project, who: ana, active_ms: 0, committed: &mut committed };
+        let nudge = BoxEdit::Nudge { forward: 1.0, left: 0.0, up: 0.0, turn: 0.0 };
+        let err = editor.carry_out(&mut session, &nudge, None).unwrap_err();
+        assert!(err.contains("changed by ben since you loaded it"), "{err}");
+        assert!(committed.is_empty());
+        let reloaded = editor.state(&project, None);
+        assert_eq!(reloaded.boxes[0].cuboid.center[0], 30.0, "ben's change is what is stored and shown");
+        // From the reloaded box, the nudge goes through.
+        let mut session = Session { project: &mut project, who: ana, active_ms: 0, committed: &mut committed };
+        editor.carry_out(&mut session, &nudge, None).unwrap();
+        assert_eq!(committed.len(), 1);
+        assert_eq!(editor.state(&project, None).boxes[0].cuboid.center[0], 31.0);
     }
 }

@@ -9,7 +9,10 @@
 //! transaction) and its error goes to the status line.
 
 mod editor;
+mod live;
 mod worker;
+
+pub use live::{LiveUpdates, ProjectChanged};
 
 use crate::boxes::{BoxEdit, FrameRef, LoadedCloud, SceneBox};
 use crate::jobs::{self, Job};
@@ -244,7 +247,9 @@ pub struct CommandPlugin(pub StoreOptions);
 impl Plugin for CommandPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(StoreLink::start(self.0.clone()))
+            .insert_resource(LiveUpdates::start(self.0.project.clone()))
             .add_message::<StoreReply>()
-            .add_systems(Update, receive_replies.in_set(crate::AppSet::Receive));
+            .add_message::<ProjectChanged>()
+            .add_systems(Update, (receive_replies, live::receive_changes).chain().in_set(crate::AppSet::Receive));
     }
 }

@@ -154,7 +154,7 @@ impl Plugin for ScenePlugin {
                 Update,
                 (edit::box_keys, edit_clock, pointer::pointer_tool, edit::apply_requests).chain().in_set(AppSet::Act).run_if(in_scene),
             )
-            .add_systems(Update, (start_loading, findings::request_findings).chain().in_set(AppSet::Start));
+            .add_systems(Update, (reload_changed_frame, start_loading, findings::request_findings).chain().in_set(AppSet::Start));
         let first = self.frame as usize;
         app.insert_resource(FirstFrame(first));
         if !app.world().contains_resource::<KeyMap>() {
@@ -227,6 +227,25 @@ fn apply_replies(
             }
             _ => {}
         }
+    }
+}
+
+/// Someone else changed the frame on screen: its boxes are asked for again (shown once no edit of
+/// ours is waiting, as every scene reply is).
+fn reload_changed_frame(
+    mut changes: MessageReader<crate::command::ProjectChanged>,
+    mut link: ResMut<StoreLink>,
+    frames: Res<Frames>,
+    scene: Res<Scene>,
+    mut status: ResMut<edit::SceneStatus>,
+) {
+    let Some(item) = frames.list.get(scene.frame).map(|f| f.item) else {
+        changes.clear();
+        return;
+    };
+    if changes.read().any(|c| c.items.contains(&item)) {
+        link.send(ProjectCommand::ShowFrame(scene.frame));
+        status.message = "this frame was changed by another annotator: reloaded".into();
     }
 }
 

@@ -507,10 +507,12 @@ mod tests {
     fn rays_pick_the_nearest_box_and_its_handles() {
         let near = SceneBox {
             annotation: cairn_model::AnnotationId(1),
+            revision: cairn_model::RevisionId(1),
             cuboid: box_from_clicks(Vec3::new(8.0, -1.0, 0.0), Vec3::new(12.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]),
         };
         let far = SceneBox {
             annotation: cairn_model::AnnotationId(2),
+            revision: cairn_model::RevisionId(2),
             cuboid: box_from_clicks(Vec3::new(28.0, -1.0, 0.0), Vec3::new(32.0, -1.0, 0.0), None, 0.0, [4.0, 2.0, 1.5], "car", [0.0; 3]),
         };
         let ray = (Vec3::new(0.0, -1.0, 0.7), Vec3::X);

@@ -167,7 +167,15 @@ fn judge(location: &Path, args: &TeamArgs) -> Result<TeamRun> {
     let mut children = Vec::new();
     for n in 0..args.annotators {
         let child = Command::new(&exe)
-            .args(["bench", "team-worker", &location.display().to_string(), "--name", &format!("annotator-{n}"), "--overlap", &args.overlap.to_string()])
+            .args([
+                "bench",
+                "team-worker",
+                &location.display().to_string(),
+                "--name",
+                &format!("annotator-{n}"),
+                "--overlap",
+                &args.overlap.to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
