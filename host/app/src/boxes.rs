@@ -6,7 +6,7 @@ use bevy::math::{Quat, Vec3};
 use cairn_cloud::PointCloud;
 use cairn_cloud::ground::{GroundParams, Plane, estimate_ground};
 use cairn_cloud::octree::Octree;
-use cairn_model::{AnnotationId, AttributeValue, Cuboid, ItemData, ItemId, Payload, normalize_angle};
+use cairn_model::{AnnotationId, AttributeValue, Cuboid, ItemData, ItemId, Payload, RevisionId, normalize_angle};
 use std::path::PathBuf;
 
 /// The attribute that marks a box made by interpolation; boxes without it are keyframes.

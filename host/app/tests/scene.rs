@@ -327,7 +327,7 @@ fn another_annotators_changes_to_the_frame_on_screen_appear() {
     };
     let made = other.apply(ben, 0, Edit::Create { item, payload: Payload::Cuboid(cuboid.clone()) }).unwrap();
     let shown = |app: &App| app.world().resource::<Scene>().boxes.iter().find(|b| b.annotation == made.annotation).map(|b| b.cuboid.center);
-    let wait_until = |app: &mut App, want: [f32; 3]| {
+    let wait_until = |app: &mut App, want: [f64; 3]| {
         let committed = std::time::Instant::now();
         while shown(app) != Some(want) {
             assert!(committed.elapsed() < Duration::from_secs(1), "not shown a second after the commit: {:?}", shown(app));

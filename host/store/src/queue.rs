@@ -210,8 +210,10 @@ fn why_not_open(db: &Db, assignment: &Assignment) -> Result<String> {
 /// they passed it, so the next free item is almost always just after it; items freed since, by
 /// skips and expired leases, are found by the second, full pass).
 fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Option<(ItemId, bool)>> {
-    let taken: i64 = db.scalar("SELECT count(*) FROM assignments WHERE annotator_id = ?1", &vals![annotator.0])?;
-    let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && (taken + 1) % policy.gold_every as i64 == 0;
+    let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && {
+        let taken: i64 = db.scalar("SELECT count(*) FROM assignments WHERE annotator_id = ?1", &vals![annotator.0])?;
+        (taken + 1) % policy.gold_every as i64 == 0
+    };
     let last: i64 = db.scalar(
         "SELECT coalesce((SELECT item_id FROM assignments WHERE annotator_id = ?1 AND gold = ?2 ORDER BY id DESC LIMIT 1), 0)",
         &vals![annotator.0, false],
@@ -267,15 +269,25 @@ fn take(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, item: ItemId, gol
         // The pick counted holders in its statement's snapshot, which can predate the commit of the
         // connection that held the item's lock before; with the lock held now, a new statement sees
         // every assignment committed for the item.
-        let holders: i64 = db.scalar(&format!("SELECT count(*) FROM assignments a WHERE a.item_id = ?2 AND {HOLDS}"), &vals![now, item.0])?;
+        let row = db.query_one(
+            &format!(
+                "SELECT CAST(coalesce(sum(CASE WHEN {HOLDS} THEN 1 ELSE 0 END), 0) AS BIGINT),
+                        CAST(coalesce(sum(CASE WHEN a.state = 'open' AND a.lease_until <= ?1 THEN 1 ELSE 0 END), 0) AS BIGINT)
+                 FROM assignments a WHERE a.item_id = ?2"
+            ),
+            &vals![now, item.0],
+        )?;
+        let (holders, expired): (i64, i64) = (row.get(0)?, row.get(1)?);
         if holders >= policy.overlap.max(1) as i64 {
             return Ok(None);
         }
         // Leases that ran out give their place to this annotator.
-        db.execute(
-            "UPDATE assignments SET state = ?3, skip_reason = ?4 WHERE item_id = ?2 AND state = ?5 AND lease_until IS NOT NULL AND lease_until <= ?1",
-            &vals![now, item.0, AssignmentStatus::Skipped, LEASE_EXPIRED, AssignmentStatus::Open],
-        )?;
+        if expired > 0 {
+            db.execute(
+                "UPDATE assignments SET state = ?3, skip_reason = ?4 WHERE item_id = ?2 AND state = ?5 AND lease_until IS NOT NULL AND lease_until <= ?1",
+                &vals![now, item.0, AssignmentStatus::Skipped, LEASE_EXPIRED, AssignmentStatus::Open],
+            )?;
+        }
     }
     let responses = match crate::project::item_data(db, item)? {
         ItemData::Comparison(c) => c.responses.len() as u32,
