@@ -189,3 +189,32 @@ fn f_flags_and_unflags_by_the_stored_flag_which_a_restart_brings_back() {
     let app = self::app(&path);
     assert_eq!(flagged(&app), (true, true), "the open assignment comes back flagged");
 }
+
+/// The same app on a project on the PostgreSQL test server: judging by keys, and Ctrl+Z, store
+/// there exactly what they would store in a file.
+#[test]
+fn judging_by_keys_works_the_same_on_a_server_project() {
+    let Some(server) = cairn_store::testing::Scratch::new(cairn_store::Engine::Postgres, "unused") else { return };
+    let (_dir, path) = project_with(6, 2);
+    drop(Project::open(&path).unwrap().copy_to(&server.location).unwrap());
+    let mut app = app(&server.location);
+    let mut judged = Vec::new();
+    for _ in 0..5 {
+        judged.push(on_screen(&app).0);
+        press(&mut app, KeyCode::Digit1);
+    }
+    chord(&mut app, &[KeyCode::ControlLeft], KeyCode::KeyZ);
+    settle(&mut app);
+    assert_eq!(on_screen(&app).0, judged[4], "the taken-back item is back on screen");
+    let p = Project::open(&server.location).unwrap();
+    let tester = p.annotator_by_name("tester").unwrap().unwrap().id;
+    let live: Vec<String> = p
+        .assignments(Some(tester))
+        .unwrap()
+        .into_iter()
+        .filter(|a| !p.annotations_of(a.assignment.item).unwrap().is_empty())
+        .map(|a| p.item(a.assignment.item).unwrap().key)
+        .collect();
+    assert_eq!(live, judged[..4], "four judgments stand, the fifth was taken back");
+    assert!(p.check_derived_state().unwrap().is_empty());
+}

@@ -80,9 +80,13 @@ fn collect_frames(path: &Path) -> Result<Vec<(Option<String>, u32, PathBuf)>, Im
     Ok(out)
 }
 
-/// How the project refers to a file: relative to the project's directory when it lies inside it.
+/// How the project refers to a file: relative to the project's directory when it lies inside it
+/// (a project on a server has no directory of its own: absolute).
 fn stored_path(project: &Project, file: &Path) -> String {
     let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    if project.location().is_server() {
+        return absolute.to_string_lossy().into_owned();
+    }
     let base = std::fs::canonicalize(project.base_dir()).unwrap_or_else(|_| project.base_dir());
     match absolute.strip_prefix(&base) {
         Ok(rel) => rel.to_string_lossy().into_owned(),

@@ -54,7 +54,9 @@ impl Project {
     /// target is removed). The source is read from one snapshot, so others may keep working.
     pub fn copy_to(&self, to: impl AsRef<Path>) -> Result<(Project, CopyReport)> {
         let target = Project::create(to.as_ref())?;
-        let copied = self.db.transaction(TxKind::Snapshot, |source| target.db.transaction(TxKind::Write, |dest| copy_all(source, dest)));
+        let base = self.base_dir();
+        let data_dir = std::fs::canonicalize(&base).unwrap_or(base);
+        let copied = self.db.transaction(TxKind::Snapshot, |source| target.db.transaction(TxKind::Write, |dest| copy_all(source, dest, &data_dir)));
         match copied {
             Ok(report) => Ok((target, report)),
             Err(e) => {
@@ -71,12 +73,16 @@ impl Project {
     }
 }
 
-fn copy_all(source: &Db, dest: &Db) -> Result<CopyReport> {
+fn copy_all(source: &Db, dest: &Db, data_dir: &Path) -> Result<CopyReport> {
     let own: Vec<Value> = OWN_META.iter().map(|k| Value::Text((*k).to_owned())).collect();
     dest.execute("DELETE FROM meta WHERE key != ?1 AND key != ?2", &own)?;
     for row in source.query("SELECT key, value FROM meta WHERE key != ?1 AND key != ?2 ORDER BY key", &own)? {
         let (key, value): (String, String) = (row.get(0)?, row.get(1)?);
         dest.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", &vals![key, value])?;
+    }
+    // Relative source paths keep pointing where they pointed: at the source's data directory.
+    if dest.query_opt("SELECT 1 FROM meta WHERE key = 'data_dir'", &[])?.is_none() {
+        dest.execute("INSERT INTO meta (key, value) VALUES ('data_dir', ?1)", &vals![data_dir.display().to_string()])?;
     }
     let mut report = CopyReport::default();
     for (table, key, columns) in TABLES {

@@ -132,9 +132,15 @@ impl Project {
         self.db.engine()
     }
 
-    /// The directory relative paths in the project (source files) are resolved against: the file's
-    /// directory, or the working directory for a project on a server.
+    /// The directory relative paths in the project (source files) are resolved against: the one
+    /// recorded as `data_dir` when the project was copied from elsewhere, else the file's directory,
+    /// or the working directory for a project on a server (whose imports store absolute paths).
     pub fn base_dir(&self) -> PathBuf {
+        if let Ok(Some(row)) = self.db.query_opt("SELECT value FROM meta WHERE key = 'data_dir'", &[])
+            && let Ok(dir) = row.get::<String>(0)
+        {
+            return PathBuf::from(dir);
+        }
         if self.db.location.is_server() {
             return PathBuf::from(".");
         }

@@ -96,6 +96,9 @@ fn a_project_copied_there_and_back_is_the_same_project(scratch) {
     assert_eq!(again, report, "the same rows both ways");
     assert_eq!(snapshot(&back), before);
     assert_eq!(back.name().unwrap(), "original", "the project keeps its name");
+    let data_dir = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(middle.base_dir(), data_dir, "relative source paths still resolve against the original's directory");
+    assert_eq!(back.base_dir(), data_dir);
     assert_eq!(back.point_labels(frame_item).unwrap(), original.point_labels(frame_item).unwrap());
 
     // The undo state came along: the undone batch redoes whole, then undo walks on.

@@ -1,3 +1,7 @@
+//! The project API. Tests in `on_both_engines!` run on an SQLite file and on a PostgreSQL database;
+//! the plain `#[test]`s are about the file itself (its header, journal modes, SQLite's locks, a
+//! file from an older schema), which a server does not have.
+
 use cairn_model::*;
 use cairn_store::on_both_engines;
 
