@@ -123,22 +123,18 @@ pub fn run(args: TeamArgs) -> Result<()> {
             percentile_ms(theirs, p),
         ));
     }
-    figures.push(Figure::higher_better(
-        format!("cairn copy file → PostgreSQL, {} comparisons", args.copy_records),
-        to_server,
-        "records/s",
-        50_000.0,
-        "PostgreSQL → file",
-        from_server,
-    ));
-    figures.push(Figure::higher_better(
-        format!("cairn copy PostgreSQL → file, {} comparisons", args.copy_records),
-        from_server,
-        "records/s",
-        50_000.0,
-        "file → PostgreSQL",
-        to_server,
-    ));
+    for (what, rate, other, other_rate) in
+        [("file → PostgreSQL", to_server, "PostgreSQL → file", from_server), ("PostgreSQL → file", from_server, "file → PostgreSQL", to_server)]
+    {
+        figures.push(Figure::higher_better(
+            format!("cairn copy {what}, {} comparisons", args.copy_records),
+            rate,
+            "records/s",
+            50_000.0,
+            other,
+            other_rate,
+        ));
+    }
     figures.push(Figure::higher_better(
         format!("cairn import into PostgreSQL, {} comparisons", args.copy_records),
         bulk_server,
