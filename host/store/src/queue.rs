@@ -59,11 +59,19 @@ pub struct AssignmentState {
     pub flagged: bool,
 }
 
+/// Whether a pick locks the item it finds (passing over items others hold locked), or only looks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    SkipLocked,
+    None,
+}
+
 /// An assignment holds its item while it is done, or open with a lease that has not run out.
 const HOLDS: &str = "(a.state = 'done' OR (a.state = 'open' AND (a.lease_until IS NULL OR a.lease_until > ?1)))";
 
-/// Picks that lost a race to another connection and are tried again, at most.
-const PICK_ATTEMPTS: usize = 64;
+/// Picks that lost a race to another connection, or found every free item being taken, tried again
+/// at most (each try sees what the others committed meanwhile, so the queue converges long before).
+const PICK_ATTEMPTS: usize = 2_000;
 
 impl Project {
     /// The annotator's open assignment (its lease renewed), or a new one from the queue; None when
@@ -75,11 +83,24 @@ impl Project {
                 renew(db, open.id, policy)?;
                 return Ok(Some(open));
             }
-            for _ in 0..PICK_ATTEMPTS {
-                let Some((item, gold)) = pick_any(db, annotator, policy)? else { return Ok(None) };
-                if let Some(assignment) = take(db, annotator, policy, item, gold)? {
+            for attempt in 0..PICK_ATTEMPTS {
+                // A lost try keeps its lock on the item it found full, which only others' picks
+                // skip: they would find it full as well.
+                if let Some((item, gold)) = pick_any(db, annotator, policy, Lock::SkipLocked)?
+                    && let Some(assignment) = take(db, annotator, policy, item, gold)?
+                {
                     return Ok(Some(assignment));
                 }
+                if db.engine() == Engine::Sqlite {
+                    // One writer at a time: nothing raced this pick, so the queue is empty.
+                    return Ok(None);
+                }
+                // Nothing unlocked was free: when nothing is free at all, locks aside, the queue is
+                // empty; otherwise the items free are being taken right now, and may still have room.
+                if pick_any(db, annotator, policy, Lock::None)?.is_none() {
+                    return Ok(None);
+                }
+                std::thread::sleep(std::time::Duration::from_micros(200 * (attempt as u64 % 10 + 1)));
             }
             Err(StoreError::Assignment {
                 assignment: AssignmentId(0),
@@ -209,7 +230,7 @@ fn why_not_open(db: &Db, assignment: &Assignment) -> Result<String> {
 /// free item (searched on from their last item first: everything before it was theirs or full when
 /// they passed it, so the next free item is almost always just after it; items freed since, by
 /// skips and expired leases, are found by the second, full pass).
-fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Option<(ItemId, bool)>> {
+fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, lock: Lock) -> Result<Option<(ItemId, bool)>> {
     let gold_turn = policy.gold_annotator.is_some() && policy.gold_every > 0 && {
         let taken: i64 = db.scalar("SELECT count(*) FROM assignments WHERE annotator_id = ?1", &vals![annotator.0])?;
         (taken + 1) % policy.gold_every as i64 == 0
@@ -221,10 +242,10 @@ fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Opt
     let mut pick = None;
     for after in [last, 0] {
         if gold_turn && pick.is_none() {
-            pick = pick_one(db, annotator, policy, true, 0)?.map(|item| (item, true));
+            pick = pick_one(db, annotator, policy, true, 0, lock)?.map(|item| (item, true));
         }
         if pick.is_none() {
-            pick = pick_one(db, annotator, policy, false, after)?.map(|item| (item, false));
+            pick = pick_one(db, annotator, policy, false, after, lock)?.map(|item| (item, false));
         }
         if pick.is_some() || last == 0 {
             break;
@@ -235,7 +256,7 @@ fn pick_any(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy) -> Result<Opt
 
 /// The first comparison in import order after `after` this annotator has not had, that fewer than
 /// `overlap` others hold, and that is (or, for normal turns, is not) a gold item.
-fn pick_one(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64) -> Result<Option<ItemId>> {
+fn pick_one(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, after: i64, lock: Lock) -> Result<Option<ItemId>> {
     let gold_filter = match (policy.gold_annotator, gold) {
         (None, true) => return Ok(None),
         // Mentions ?5 so that every form of the statement takes the same parameters.
@@ -243,9 +264,9 @@ fn pick_one(db: &Db, annotator: AnnotatorId, policy: &QueuePolicy, gold: bool, a
         (Some(_), true) => "EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?5 AND g.payload IS NOT NULL)",
         (Some(_), false) => "NOT EXISTS (SELECT 1 FROM annotations g WHERE g.item_id = i.id AND g.annotator_id = ?5 AND g.payload IS NOT NULL)",
     };
-    let lock = match db.engine() {
-        Engine::Sqlite => "",
-        Engine::Postgres => "FOR UPDATE OF i SKIP LOCKED",
+    let lock = match (db.engine(), lock) {
+        (Engine::Postgres, Lock::SkipLocked) => "FOR UPDATE OF i SKIP LOCKED",
+        _ => "",
     };
     let overlap = if gold { i64::MAX } else { policy.overlap.max(1) as i64 };
     let sql = format!(
